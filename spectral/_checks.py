@@ -5,7 +5,6 @@ argument, what was given and what is expected. Value checks that need data go th
 `equinox.error_if`, so they work under `jax.jit` and `jax.vmap`.
 """
 
-import operator
 from typing import Any
 
 import equinox as eqx
@@ -47,7 +46,7 @@ def _check_operator_shapes(A: Any, name: str) -> None:
     for label, op, n_in, n_out in (("A @ X", A, n, m), ("A.T @ Y", A.T, m, n)):
         probe = jax.ShapeDtypeStruct((n_in, 1), A.dtype)
         try:
-            out = jax.eval_shape(operator.matmul, op, probe)
+            out = jax.eval_shape(lambda X, op=op: op @ X, probe)
         except Exception as err:  # the operator's own error, re-raised with context
             raise ValueError(
                 f"{name}: {label} failed for a block of shape {(n_in, 1)} given "

@@ -1,0 +1,53 @@
+"""Test helpers: matrices with prescribed spectra, dtype-keyed tolerances, spectral norms."""
+
+import jax.numpy as jnp
+import numpy as np
+
+
+def tol(dtype, scale: float = 1.0) -> float:
+    """Tolerance keyed on dtype: `scale * sqrt(eps)`-ish for float32, tighter for float64.
+
+    Algorithms here lose a few digits to the conditioning of the small projected problems,
+    so float64 comparisons use 1e-8 and float32 ones 1e-3 (about 1e4 * eps in each case).
+    """
+    return scale * {jnp.dtype("float64"): 1e-8, jnp.dtype("float32"): 1e-3}[jnp.dtype(dtype)]
+
+
+def orthogonal(rng: np.random.Generator, m: int, k: int) -> np.ndarray:
+    """A Haar-distributed m x k matrix with orthonormal columns."""
+    Q, R = np.linalg.qr(rng.standard_normal((m, k)))
+    return Q * np.sign(np.diag(R))
+
+
+def matrix_with_spectrum(seed: int, m: int, n: int, s: np.ndarray) -> np.ndarray:
+    """A = U diag(s) V^T with random orthonormal U (m x r), V (n x r), r = len(s)."""
+    rng = np.random.default_rng(seed)
+    r = len(s)
+    return (orthogonal(rng, m, r) * s) @ orthogonal(rng, n, r).T
+
+
+def symmetric_with_spectrum(seed: int, w: np.ndarray) -> np.ndarray:
+    """A = V diag(w) V^T with a random orthogonal V."""
+    rng = np.random.default_rng(seed)
+    V = orthogonal(rng, len(w), len(w))
+    A = (V * w) @ V.T
+    return 0.5 * (A + A.T)
+
+
+SPECTRA = {
+    # sigma_i for i = 0..n-1
+    "fast": lambda n: 0.5 ** np.arange(n),
+    "slow": lambda n: 1.0 / (1.0 + np.arange(n)),
+    "flat": lambda n: np.ones(n),
+}
+
+
+def spectral_norm(M) -> float:
+    """||M||_2 by a dense NumPy SVD (the oracle)."""
+    return float(np.linalg.norm(np.asarray(M), 2))
+
+
+def subspace_distance(U, V) -> float:
+    """||U U^T - V V^T||_2 = sin of the largest principal angle between the spans."""
+    U, V = np.asarray(U), np.asarray(V)
+    return spectral_norm(U @ U.T - V @ V.T)
