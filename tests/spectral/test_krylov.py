@@ -33,7 +33,7 @@ def test_lanczos_matches_scipy_eigsh_on_sparse_matrix():
     L = (R + R.T).tocoo()
     ref = np.sort(spla.eigsh(L.tocsc(), k=4, which="LA", return_eigenvectors=False))[::-1]
     A = jsparse.BCOO.from_scipy_sparse(L)
-    w_est, V = spectral.lanczos_eigh(jax.random.key(1), A, 4, iters=150, which="LA")
+    w_est, _ = spectral.lanczos_eigh(jax.random.key(1), A, 4, iters=150, which="LA")
     # The top of this spectrum has relative gaps ~1e-2: 150 steps converge the top four Ritz
     # values to round-off; ARPACK (tol = machine precision) is the oracle.
     np.testing.assert_allclose(w_est, ref, rtol=1e-10)
@@ -55,7 +55,6 @@ def test_lanczos_handles_invariant_subspace_breakdown():
     # Only three distinct eigenvalues, the largest with multiplicity 3: the Krylov space of
     # one start vector is 3-dimensional, so Lanczos breaks down after 3 steps and must
     # restart from fresh directions to find the other copies of the eigenvalue 2.
-    n = 40
     w = np.r_[2.0, 2.0, 2.0, np.ones(17), np.zeros(20)]
     A = jnp.asarray(symmetric_with_spectrum(2, w))
     w_est, V = spectral.lanczos_eigh(jax.random.key(2), A, 3, iters=15, which="LA")
@@ -111,7 +110,10 @@ def test_lanczos_bad_options(kwargs, error, match):
     [
         ({"depth": -1}, "depth must be >= 0; got depth=-1"),
         ({"block_size": 0}, "block_size must be >= 1; got block_size=0"),
-        ({"block_size": 2, "depth": 0}, r"block_size \* \(depth \+ 1\) must lie in \[3, 20\]"),
+        (
+            {"block_size": 2, "depth": 0},
+            r"block_size \* \(depth \+ 1\) must lie in \[rank, min\(m, n\)\] = \[3, 20\]",
+        ),
         ({"block_size": 10, "depth": 2}, r"got block_size=10, depth=2, giving 30"),
     ],
 )

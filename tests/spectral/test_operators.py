@@ -21,7 +21,9 @@ def test_products_vectors_and_transpose():
     np.testing.assert_allclose(op @ X, A @ X, rtol=1e-14)
     np.testing.assert_allclose(op @ X[:, 0], A @ X[:, 0], rtol=1e-14)
     np.testing.assert_allclose(op.T @ Y, A.T @ Y, rtol=1e-14)
-    assert op.T.shape == (5, 7) and op.T.T.shape == (7, 5) and op.ndim == 2
+    assert op.T.shape == (5, 7)
+    assert op.T.T.shape == (7, 5)
+    assert op.ndim == 2
     assert op.dtype == jnp.float64
 
 
@@ -91,4 +93,5 @@ def test_constructor_errors():
 def test_operator_is_a_pytree_of_its_callables():
     op = spectral.LinearOperator(Partial(_matmat, A), None, A.shape, A.dtype)
     arrays = [x for x in jax.tree.leaves(op) if eqx.is_array(x)]
-    assert len(arrays) == 1 and arrays[0] is A
+    assert len(arrays) == 1
+    assert arrays[0] is A

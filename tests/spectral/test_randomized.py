@@ -92,7 +92,8 @@ def test_hmt_expected_frobenius_error_bound():
     errors = np.linalg.norm(np.asarray(A)[None] - Qs @ (jnp.swapaxes(Qs, 1, 2) @ A), axis=(1, 2))
     bound = np.sqrt(1 + K / (p - 1)) * np.linalg.norm(s[K:])
     optimal = np.linalg.norm(s[K + p :])  # best rank-(k+p) Frobenius error
-    assert optimal <= errors.min() and errors.mean() <= bound
+    assert optimal <= errors.min()
+    assert errors.mean() <= bound
 
 
 def test_power_iterations_reduce_error_on_slow_decay():
@@ -216,8 +217,9 @@ def test_properties_of_randomized_svd(m, n, data):
     np.testing.assert_allclose(Vh @ Vh.T, eye, atol=1e-10)
     s = np.linalg.svd(np.asarray(A), compute_uv=False)
     # S are the singular values of a projection Q Q^T A, hence interlace below A's.
-    assert np.all(np.diff(S) <= 1e-12) and np.all(s[:rank] * (1 + 1e-10) + 1e-12 >= S)
-    U2, S2, Vh2 = spectral.randomized_svd(key, -3.0 * A, rank, oversample=2, power_iters=1)
+    assert np.all(np.diff(S) <= 1e-12)
+    assert np.all(s[:rank] * (1 + 1e-10) + 1e-12 >= S)
+    _U2, S2, _Vh2 = spectral.randomized_svd(key, -3.0 * A, rank, oversample=2, power_iters=1)
     np.testing.assert_allclose(S2, 3.0 * S, rtol=1e-9, atol=1e-12)
-    U3, S3, Vh3 = spectral.randomized_svd(key, A, rank, oversample=2, power_iters=1)
+    _U3, S3, _Vh3 = spectral.randomized_svd(key, A, rank, oversample=2, power_iters=1)
     np.testing.assert_array_equal(S3, S)
