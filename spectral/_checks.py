@@ -5,6 +5,8 @@ argument, what was given and what is expected. Value checks that need data go th
 `equinox.error_if`, so they work under `jax.jit` and `jax.vmap`.
 """
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -100,3 +102,22 @@ def check_finite(x: jax.Array, name: str = "A") -> jax.Array:
         ~jnp.all(jnp.isfinite(x)),
         f"{name} contains NaN or Inf (its product with a random test matrix is not finite).",
     )
+
+
+def public_jit(fn: Callable) -> Callable:
+    """`equinox.filter_jit`, with NumPy integer arguments turned into Python ints first.
+
+    `filter_jit` traces NumPy scalars like arrays, so `rank=np.int64(5)` (a common result of
+    NumPy arithmetic) would reach the size checks as a tracer. Sizes are static: convert them
+    before tracing, so they are checked and hashed like the Python ints they stand for.
+    """
+    jitted = eqx.filter_jit(fn)
+
+    def static(x: Any) -> Any:
+        return int(x) if isinstance(x, np.integer) else x
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return jitted(*map(static, args), **{k: static(v) for k, v in kwargs.items()})
+
+    return wrapper

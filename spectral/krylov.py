@@ -7,13 +7,12 @@ Gram–Schmidt, twice), then extract Ritz values from the small projected proble
 
 from typing import Any
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import as_operator, check_choice, check_finite, check_int, check_square
+from ._checks import as_operator, check_choice, check_finite, check_int, check_square, public_jit
 from ._results import EighResult, SVDResult
 from .randomized import _orth
 
@@ -24,7 +23,7 @@ def _project_out(Q: Float[Array, "m L"], W: Float[Array, "m b"]) -> Float[Array,
     return W - Q @ (Q.T @ W)
 
 
-@eqx.filter_jit
+@public_jit
 def block_krylov_svd(
     key: PRNGKeyArray,
     A: Any,
@@ -126,7 +125,7 @@ def block_krylov_svd(
 _WHICH = ("LM", "LA", "SA")
 
 
-@eqx.filter_jit
+@public_jit
 def lanczos_eigh(
     key: PRNGKeyArray,
     A: Any,
@@ -138,7 +137,7 @@ def lanczos_eigh(
 ) -> EighResult:
     r"""Extreme eigenpairs of a symmetric operator by Lanczos with full reorthogonalization.
 
-    Runs $j = $ `iters` steps of the Lanczos recurrence
+    Runs $j$ = `iters` steps of the Lanczos recurrence
     $\beta_{i} v_{i+1} = A v_i - \alpha_i v_i - \beta_{i-1} v_{i-1}$ from a random unit
     $v_0$, reorthogonalizing each new vector against all previous ones (twice), so that
     $V_j^\top A V_j = T_j$ is tridiagonal to working precision. The Ritz pairs

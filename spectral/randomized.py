@@ -13,7 +13,7 @@ import jax.random as jr
 import jax.scipy.linalg as jsl
 from jaxtyping import Array, Float, PRNGKeyArray
 
-from ._checks import as_operator, check_finite, check_int, check_square
+from ._checks import as_operator, check_finite, check_int, check_square, public_jit
 from ._results import EighResult, SVDResult
 
 
@@ -33,7 +33,7 @@ def _range_finder(key: PRNGKeyArray, A: Any, size: int, power_iters: int) -> Arr
     return jax.lax.fori_loop(0, power_iters, power_iteration, Q)
 
 
-@eqx.filter_jit
+@public_jit
 def randomized_range_finder(
     key: PRNGKeyArray, A: Any, size: int, /, *, power_iters: int = 2
 ) -> Float[Array, "m size"]:
@@ -99,7 +99,7 @@ def _sketch_size(rank: int, oversample: int, m: int, n: int) -> int:
     return min(rank + oversample, m, n)
 
 
-@eqx.filter_jit
+@public_jit
 def randomized_svd(
     key: PRNGKeyArray,
     A: Any,
@@ -114,14 +114,16 @@ def randomized_svd(
     With $Q$ from `randomized_range_finder` ($\ell = k + p$ columns, $q$ power
     iterations), forms $B = Q^\top A$ (one product $A^\top Q$), takes the SVD
     $B = \tilde U \Sigma V_h$ of the small $\ell \times n$ matrix and returns the leading
-    $k$ triplets with $U = Q \tilde U$. In expectation (Halko et al., Thm. 10.6 and 10.5
-    for $q = 0$)
+    $k$ triplets with $U = Q \tilde U$. For $q = 0$ and $p \ge 2$ the projection onto the
+    sketch satisfies (Halko et al., Thm. 10.5)
 
-    $$\mathbb{E}\,\|A - U \operatorname{diag}(S) V_h\|_F
-      \le \Big(1 + \tfrac{k}{p - 1}\Big)^{1/2} \Big(\sum_{j > k} \sigma_j^2\Big)^{1/2}
-      \quad (p \ge 2),$$
+    $$\mathbb{E}\,\|A - Q Q^\top A\|_F
+      \le \Big(1 + \tfrac{k}{p - 1}\Big)^{1/2} \Big(\sum_{j > k} \sigma_j^2\Big)^{1/2},$$
 
-    and each power iteration sharpens the spectral-norm error towards $\sigma_{k+1}$ by
+    the spectral-norm analogue is Thm. 10.6 (Cor. 10.10 with power iterations), and the
+    truncation to rank $k$ adds at most $\sigma_{k+1}$:
+    $\|A - U \operatorname{diag}(S) V_h\|_2 \le \sigma_{k+1} + \|A - Q Q^\top A\|_2$
+    (Sec. 9.4). Each power iteration sharpens the error towards $\sigma_{k+1}$ by
     raising the singular values to the power $2q + 1$.
 
     Parameters
@@ -187,7 +189,7 @@ def randomized_svd(
     return SVDResult(U, S[:rank], W[:, :rank].T)
 
 
-@eqx.filter_jit
+@public_jit
 def randomized_eigh(
     key: PRNGKeyArray,
     A: Any,
@@ -263,7 +265,7 @@ def randomized_eigh(
     return EighResult(w[order], Q @ Z[:, order])
 
 
-@eqx.filter_jit
+@public_jit
 def nystrom(
     key: PRNGKeyArray,
     A: Any,
@@ -316,7 +318,7 @@ def nystrom(
     Notes
     -----
     Cost: one pass over $A$ ($2 n^2 \ell$ flops for dense $A$) when `power_iters=0`,
-    $2q + 1$ otherwise, plus $O(n \ell^2)$ for the QR, Cholesky solve and SVD.
+    $2q + 2$ otherwise, plus $O(n \ell^2)$ for the QR, Cholesky solve and SVD.
 
     References
     ----------

@@ -248,3 +248,11 @@ def test_non_finite_input(entry, bad):
 def test_non_square_input(entry):
     with pytest.raises(ValueError, match=r"A must be square \(symmetric\); got shape \(30, 20\)"):
         entry.call(jax.random.key(0), jnp.ones((30, 20)), RANK)
+
+
+@pytest.mark.parametrize("entry", ALGORITHMS, ids=IDS)
+def test_numpy_integer_sizes_are_static(entry):
+    A = make_operator(entry)
+    a = entry.call(jax.random.key(0), A, np.int64(RANK))
+    b = entry.call(jax.random.key(0), A, RANK)
+    assert_same(a, b, atol=0)
