@@ -13,14 +13,18 @@ import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_operator, check_choice, check_finite, check_int, check_square, public_jit
+from ._orthonormalize import orthonormalize_rows
+from ._products import rows_times, rows_times_transpose
 from ._results import EighResult, SVDResult
-from .randomized import _orth
 
 
-def _project_out(Q: Float[Array, "m L"], W: Float[Array, "m b"]) -> Float[Array, "m b"]:
-    """`W - Q Q^T W`, twice (CGS2); zero columns of `Q` are harmless."""
-    W = W - Q @ (Q.T @ W)
-    return W - Q @ (Q.T @ W)
+def _project_out_rows(Qt: Float[Array, "L m"], Wt: Float[Array, "b m"]) -> Float[Array, "b m"]:
+    """Rows of `Wt` minus their projection on the rows of `Qt`, twice (CGS2).
+
+    Zero rows of `Qt` (the unfilled part of a preallocated basis) are harmless.
+    """
+    Wt = Wt - (Wt @ Qt.T) @ Qt
+    return Wt - (Wt @ Qt.T) @ Qt
 
 
 @public_jit
@@ -102,24 +106,24 @@ def block_krylov_svd(
             f"block_size * (depth + 1) must lie in [rank, min(m, n)] = [{rank}, {min(m, n)}]; "
             f"got block_size={b}, depth={depth}, giving {L}."
         )
-    Omega = jr.normal(key, (n, b), dtype=A.dtype)
-    Y0 = _orth(check_finite(A @ Omega, "A"))
-    Q = jnp.zeros((m, L), A.dtype).at[:, :b].set(Y0)
-    Z = jnp.zeros((n, L), A.dtype)  # Z[:, block i] = A^T Q[:, block i]
+    Omega_t = jr.normal(key, (b, n), dtype=A.dtype)
+    Y0t = orthonormalize_rows(check_finite(rows_times_transpose(Omega_t, A), "A"))
+    Qt = jnp.zeros((L, m), A.dtype).at[:b].set(Y0t)  # the Krylov basis, as rows
+    Zt = jnp.zeros((L, n), A.dtype)  # Zt[block i] = Qt[block i] @ A
 
     def extend(i, carry):
-        Q, Z = carry
-        Yi = jax.lax.dynamic_slice_in_dim(Q, i * b, b, axis=1)
-        Zi = A.T @ Yi
-        Z = jax.lax.dynamic_update_slice_in_dim(Z, Zi, i * b, axis=1)
-        Y_next = _orth(_project_out(Q, A @ Zi))
-        Q = jax.lax.dynamic_update_slice_in_dim(Q, Y_next, (i + 1) * b, axis=1)
-        return Q, Z
+        Qt, Zt = carry
+        Yit = jax.lax.dynamic_slice_in_dim(Qt, i * b, b, axis=0)
+        Zit = rows_times(Yit, A)
+        Zt = jax.lax.dynamic_update_slice_in_dim(Zt, Zit, i * b, axis=0)
+        Wt = _project_out_rows(Qt, rows_times_transpose(Zit, A))
+        Qt = jax.lax.dynamic_update_slice_in_dim(Qt, orthonormalize_rows(Wt), (i + 1) * b, axis=0)
+        return Qt, Zt
 
-    Q, Z = jax.lax.fori_loop(0, depth, extend, (Q, Z))
-    Z = Z.at[:, depth * b :].set(A.T @ Q[:, depth * b :])
-    W, S, Xh = jnp.linalg.svd(Z, full_matrices=False)  # Z = Q^T A transposed = W S Xh
-    return SVDResult(Q @ Xh.T[:, :rank], S[:rank], W[:, :rank].T)
+    Qt, Zt = jax.lax.fori_loop(0, depth, extend, (Qt, Zt))
+    Zt = Zt.at[depth * b :].set(rows_times(Qt[depth * b :], A))
+    Ub, S, Vh = jnp.linalg.svd(Zt, full_matrices=False)  # Zt = Q^T A
+    return SVDResult(Qt.T @ Ub[:, :rank], S[:rank], Vh[:rank])
 
 
 _WHICH = ("LM", "LA", "SA")

@@ -14,23 +14,21 @@ import jax.scipy.linalg as jsl
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_operator, check_finite, check_int, check_square, public_jit
+from ._orthonormalize import normalize_rows, orthonormalize, orthonormalize_rows
+from ._products import rows_times, rows_times_transpose
 from ._results import EighResult, SVDResult
 
 
-def _orth(Y: Float[Array, "m l"]) -> Float[Array, "m l"]:
-    """Orthonormal basis of the columns of a tall block (Householder QR)."""
-    return jnp.linalg.qr(Y, mode="reduced")[0]
-
-
-def _range_finder(key: PRNGKeyArray, A: Any, size: int, power_iters: int) -> Array:
+def _range_finder_rows(key: PRNGKeyArray, A: Any, size: int, power_iters: int) -> Array:
+    """`Q.T` (size x m) for the range finder's orthonormal `Q` (blocks kept as rows)."""
     n = A.shape[1]
-    Omega = jr.normal(key, (n, size), dtype=A.dtype)
-    Q = _orth(check_finite(A @ Omega, "A"))
+    Omega_t = jr.normal(key, (size, n), dtype=A.dtype)
+    Yt = check_finite(rows_times_transpose(Omega_t, A), "A")
 
-    def power_iteration(_, Q):
-        return _orth(A @ _orth(A.T @ Q))
+    def power_iteration(_, Yt):
+        return rows_times_transpose(normalize_rows(rows_times(normalize_rows(Yt), A)), A)
 
-    return jax.lax.fori_loop(0, power_iters, power_iteration, Q)
+    return orthonormalize_rows(jax.lax.fori_loop(0, power_iters, power_iteration, Yt))
 
 
 @public_jit
@@ -40,9 +38,13 @@ def randomized_range_finder(
     r"""Orthonormal basis $Q$ of an approximate range of $A$ by randomized subspace iteration.
 
     Computes $Q = \operatorname{orth}\big((A A^\top)^q A \Omega\big)$ for a Gaussian test
-    matrix $\Omega \in \mathbb{R}^{n \times \ell}$, re-orthonormalizing (Householder QR)
-    after every product with $A$ or $A^\top$ so that the columns do not collapse onto the
-    dominant singular vector in floating point (Algorithm 4.4 of Halko et al.).
+    matrix $\Omega \in \mathbb{R}^{n \times \ell}$, re-normalizing the block after every
+    product with $A$ or $A^\top$ so that the columns do not collapse onto the dominant
+    singular vector in floating point (Algorithm 4.4 of Halko et al.). The normalizer is a
+    Gram-matrix orthonormalization (SVQB, Stathopoulos & Wu 2002), which keeps the span,
+    tolerates rank deficiency and, unlike Householder QR, runs at matrix-product speed;
+    the returned $Q$ is orthonormal to working precision (Householder QR is the fallback
+    when the block is too ill-conditioned for two SVQB passes).
 
     Parameters
     ----------
@@ -70,7 +72,7 @@ def randomized_range_finder(
     Notes
     -----
     Cost: $2q + 1$ products of $A$ or $A^\top$ with an $\ell$-column block
-    ($\approx 2(2q+1) m n \ell$ flops for dense $A$), plus $2q + 1$ QRs of
+    ($\approx 2(2q+1) m n \ell$ flops for dense $A$), plus $2q + 1$ orthonormalizations of
     $O((m + n)\ell^2)$; memory $O((m + n)\ell)$ beyond $A$.
 
     References
@@ -92,7 +94,7 @@ def randomized_range_finder(
     m, n = A.shape
     size = check_int(size, "size", low=1, high=min(m, n), why=" (at most min(m, n))")
     power_iters = check_int(power_iters, "power_iters", low=0)
-    return _range_finder(key, A, size, power_iters)
+    return _range_finder_rows(key, A, size, power_iters).T
 
 
 def _sketch_size(rank: int, oversample: int, m: int, n: int) -> int:
@@ -156,7 +158,7 @@ def randomized_svd(
     -----
     Cost: $2q + 2$ passes over $A$, each a product with an $\ell$-column block
     ($\approx 4(q + 1) m n \ell$ flops for dense $A$), which is the physical floor of the
-    method; the QRs and the small SVD add $O((m + n)\ell^2)$ per pass. Memory
+    method; the orthonormalizations and the small SVD add $O((m + n)\ell^2)$ per pass. Memory
     $O((m + n)\ell)$ beyond $A$.
 
     References
@@ -182,11 +184,10 @@ def randomized_svd(
     oversample = check_int(oversample, "oversample", low=0)
     power_iters = check_int(power_iters, "power_iters", low=0)
     ell = _sketch_size(rank, oversample, m, n)
-    Q = _range_finder(key, A, ell, power_iters)
-    Bt = A.T @ Q  # (n, ell) = (Q^T A)^T
-    W, S, Zh = jnp.linalg.svd(Bt, full_matrices=False)  # Bt = W S Zh  =>  B = Zh^T S W^T
-    U = Q @ Zh.T[:, :rank]
-    return SVDResult(U, S[:rank], W[:, :rank].T)
+    Qt = _range_finder_rows(key, A, ell, power_iters)
+    B = rows_times(Qt, A)  # Q^T A, (ell, n)
+    Ub, S, Vh = jnp.linalg.svd(B, full_matrices=False)
+    return SVDResult(Qt.T @ Ub[:, :rank], S[:rank], Vh[:rank])
 
 
 @public_jit
@@ -236,7 +237,7 @@ def randomized_eigh(
     Notes
     -----
     Cost: $2q + 2$ products of $A$ with an $\ell$-column block, $\ell = k + p$, plus
-    $O(n \ell^2)$ for the QRs and $O(\ell^3)$ for the small eigh.
+    $O(n \ell^2)$ for the orthonormalizations and $O(\ell^3)$ for the small eigh.
 
     References
     ----------
@@ -258,8 +259,9 @@ def randomized_eigh(
     oversample = check_int(oversample, "oversample", low=0)
     power_iters = check_int(power_iters, "power_iters", low=0)
     ell = _sketch_size(rank, oversample, n, n)
-    Q = _range_finder(key, A, ell, power_iters)
-    T = Q.T @ (A @ Q)
+    Qt = _range_finder_rows(key, A, ell, power_iters)
+    Q = Qt.T
+    T = rows_times(Qt, A) @ Q  # Q^T A Q
     w, Z = jnp.linalg.eigh(0.5 * (T + T.T))
     order = jnp.argsort(-jnp.abs(w))[:rank]
     return EighResult(w[order], Q @ Z[:, order])
@@ -343,9 +345,9 @@ def nystrom(
     power_iters = check_int(power_iters, "power_iters", low=0)
     ell = _sketch_size(rank, oversample, n, n)
     if power_iters > 0:
-        Omega = _range_finder(key, A, ell, power_iters)
+        Omega = _range_finder_rows(key, A, ell, power_iters).T
     else:
-        Omega = _orth(jr.normal(key, (n, ell), dtype=A.dtype))
+        Omega = orthonormalize(jr.normal(key, (n, ell), dtype=A.dtype))
     Y = check_finite(A @ Omega, "A")
     eps = jnp.finfo(A.dtype).eps
     nu = jnp.sqrt(jnp.asarray(n, A.dtype)) * eps * jnp.linalg.norm(Y)

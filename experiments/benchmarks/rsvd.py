@@ -16,10 +16,11 @@ the norm is computed matrix-free by ARPACK on the residual operator, $\sigma_{k+
 for (a) and from ARPACK with $k + 1$ triplets for (b)), the number of passes over $A$ and the
 speed-up over scikit-learn (its time divided by ours).
 
-The physical limit of (a): $2q + 2 = 10$ passes, each a product of $A$ (or $A^\top$) with an
-$\ell = 60$-column block, which no implementation of the method avoids. The benchmark times
-$A X$ and $A^\top Y$ alone (in JAX and in NumPy, the faster counts) and reports
-limit / our time.
+The physical limit of (a): $2q + 2 = 10$ passes, $q + 1$ products $A X$ and $q + 1$
+products $A^\top Y$ with $\ell = 60$-column blocks, which no implementation of the method
+avoids. The benchmark times each product alone in every form at hand (JAX on column blocks,
+JAX on row-major blocks, NumPy), takes the fastest of each kind, and reports limit / our
+time; also against the stricter $10\times$ the single fastest product.
 
 The "equal error" rows sweep this library's cheaper settings (block Krylov depths, fewer
 power iterations) and report the fastest one whose error is within 5% of scikit-learn's.
@@ -170,30 +171,39 @@ def _dense_case(p: _Sizes, key: jax.Array) -> tuple[list[dict], list[str], dict]
     v0 = np.random.default_rng(0).standard_normal(min(p.m, p.n))
     record("scipy svds (ARPACK)", None, lambda: spla.svds(A_np, k=k, v0=v0))
 
-    # The unavoidable work: 2q + 2 products with an ell-column block.
-    X = jnp.asarray(np.random.default_rng(1).standard_normal((p.n, ell)))
-    Y = jnp.asarray(np.random.default_rng(2).standard_normal((p.m, ell)))
-    t_ax_jax, _ = _median_time(lambda: _matmul(A, X), p.repeats)
-    t_aty_jax, _ = _median_time(lambda: _rmatmul(A, Y), p.repeats)
-    X_np, Y_np = np.asarray(X), np.asarray(Y)
-    t_ax_np, _ = _median_time(lambda: A_np @ X_np, p.repeats)
-    t_aty_np, _ = _median_time(lambda: A_np.T @ Y_np, p.repeats)
-    t_product = min(t_ax_jax, t_ax_np, t_aty_jax, t_aty_np)
-    limit = (2 * q + 2) * t_product
-    limit_jax = (q + 1) * (t_ax_jax + t_aty_jax)
+    # The unavoidable work: q + 1 products A X and q + 1 products A^T Y with ell-column
+    # blocks. Each is timed in every form available here (JAX on column blocks, JAX on
+    # row-major blocks as this library stores them, NumPy/OpenBLAS); the fastest counts.
+    rng = np.random.default_rng(1)
+    X_np = rng.standard_normal((p.n, ell))
+    Y_np = rng.standard_normal((p.m, ell))
+    Xt_np, Yt_np = np.ascontiguousarray(X_np.T), np.ascontiguousarray(Y_np.T)
+    X, Y, Xt, Yt = (jnp.asarray(x) for x in (X_np, Y_np, Xt_np, Yt_np))
+    t_products = {
+        "A@X jax": _median_time(lambda: _matmul(A, X), p.repeats)[0],
+        "Xt@A.T jax": _median_time(lambda: _matmul_rows_t(Xt, A), p.repeats)[0],
+        "A@X numpy": _median_time(lambda: A_np @ X_np, p.repeats)[0],
+        "A.T@Y jax": _median_time(lambda: _rmatmul(A, Y), p.repeats)[0],
+        "Yt@A jax": _median_time(lambda: _matmul_rows(Yt, A), p.repeats)[0],
+        "A.T@Y numpy": _median_time(lambda: A_np.T @ Y_np, p.repeats)[0],
+        "Yt@A numpy": _median_time(lambda: Yt_np @ A_np, p.repeats)[0],
+    }
+    t_ax = min(v for name, v in t_products.items() if "X" in name)
+    t_aty = min(v for name, v in t_products.items() if "Y" in name)
+    limit = (q + 1) * (t_ax + t_aty)
+    strict_limit = (2 * q + 2) * min(t_ax, t_aty)
 
     for row in rows:
         row["speedup_vs_sklearn"] = t_sk / row["time_s"]
     equal = [c for c in candidates if c[1] <= e_sk * (1 + _TOLERANCE)]
     best = min(equal, default=None)
+    products = ", ".join(f"{name} {seconds * 1e3:.1f}" for name, seconds in t_products.items())
     notes = [
-        f"(a) one product with an {ell}-column block: A@X {t_ax_jax * 1e3:.1f} ms (JAX), "
-        f"{t_ax_np * 1e3:.1f} ms (NumPy); A.T@Y {t_aty_jax * 1e3:.1f} ms (JAX), "
-        f"{t_aty_np * 1e3:.1f} ms (NumPy).",
-        f"(a) physical limit = {2 * q + 2} x fastest product = {limit * 1e3:.0f} ms; "
-        f"spectral.randomized_svd reaches {limit / t_ours:.0%} of it "
-        f"(with JAX's own A@X and A.T@Y, limit {limit_jax * 1e3:.0f} ms: "
-        f"{limit_jax / t_ours:.0%}).",
+        f"(a) one product with an {ell}-column block, ms: {products}.",
+        f"(a) physical limit = {q + 1} x (fastest A X + fastest A^T Y) = {limit * 1e3:.0f} ms; "
+        f"spectral.randomized_svd ({t_ours * 1e3:.0f} ms) reaches {limit / t_ours:.0%} of it "
+        f"(of {2 * q + 2} x the single fastest product, {strict_limit * 1e3:.0f} ms: "
+        f"{strict_limit / t_ours:.0%}).",
         f"(a) same settings: spectral.randomized_svd is {t_sk / t_ours:.2f}x scikit-learn "
         f"at error {e_ours:.4f} vs {e_sk:.4f} (ratio {e_ours / e_sk:.3f}).",
     ]
@@ -204,13 +214,10 @@ def _dense_case(p: _Sizes, key: jax.Array) -> tuple[list[dict], list[str], dict]
         )
     data = {
         "dense": {
-            "t_product_ms": {
-                "A@X jax": t_ax_jax * 1e3,
-                "A.T@Y jax": t_aty_jax * 1e3,
-                "A@X numpy": t_ax_np * 1e3,
-                "A.T@Y numpy": t_aty_np * 1e3,
-            },
+            "t_product_ms": {name: v * 1e3 for name, v in t_products.items()},
             "limit_s": limit,
+            "strict_limit_s": strict_limit,
+            "fraction_of_strict_limit": strict_limit / t_ours,
             "fraction_of_limit": limit / t_ours,
             "speedup_same_settings": t_sk / t_ours,
             "error_ratio_same_settings": e_ours / e_sk,
@@ -229,6 +236,16 @@ def _matmul(A: jax.Array, X: jax.Array) -> jax.Array:
 @jax.jit
 def _rmatmul(A: jax.Array, Y: jax.Array) -> jax.Array:
     return A.T @ Y
+
+
+@jax.jit
+def _matmul_rows(Yt: jax.Array, A: jax.Array) -> jax.Array:
+    return Yt @ A
+
+
+@jax.jit
+def _matmul_rows_t(Xt: jax.Array, A: jax.Array) -> jax.Array:
+    return Xt @ A.T
 
 
 def _sparse_case(p: _Sizes, key: jax.Array) -> tuple[list[dict], list[str], dict]:

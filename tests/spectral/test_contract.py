@@ -244,7 +244,11 @@ def test_non_finite_input(entry, bad):
         jax.block_until_ready(entry.call(jax.random.key(0), A, RANK))
 
 
-@pytest.mark.parametrize("entry", [e for e in ALGORITHMS if e.kind != "general"], ids=str)
+@pytest.mark.parametrize(
+    "entry",
+    [e for e in ALGORITHMS if e.kind != "general"],
+    ids=[e.name for e in ALGORITHMS if e.kind != "general"],
+)
 def test_non_square_input(entry):
     with pytest.raises(ValueError, match=r"A must be square \(symmetric\); got shape \(30, 20\)"):
         entry.call(jax.random.key(0), jnp.ones((30, 20)), RANK)
