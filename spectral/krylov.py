@@ -116,8 +116,11 @@ def block_krylov_svd(
         Yit = jax.lax.dynamic_slice_in_dim(Qt, i * b, b, axis=0)
         Zit = rows_times(Yit, A)
         Zt = jax.lax.dynamic_update_slice_in_dim(Zt, Zit, i * b, axis=0)
-        Wt = _project_out_rows(Qt, rows_times_transpose(Zit, A))
-        Qt = jax.lax.dynamic_update_slice_in_dim(Qt, orthonormalize_rows(Wt), (i + 1) * b, axis=0)
+        Wt = orthonormalize_rows(_project_out_rows(Qt, rows_times_transpose(Zit, A)))
+        # Once more: if the Krylov space became invariant, Wt was (numerically) rank
+        # deficient and its orthonormal completion need not be orthogonal to the basis.
+        Wt = orthonormalize_rows(_project_out_rows(Qt, Wt))
+        Qt = jax.lax.dynamic_update_slice_in_dim(Qt, Wt, (i + 1) * b, axis=0)
         return Qt, Zt
 
     Qt, Zt = jax.lax.fori_loop(0, depth, extend, (Qt, Zt))

@@ -9,7 +9,7 @@ import scipy.sparse.linalg as spla
 from jax.experimental import sparse as jsparse
 
 import spectral
-from tests.helpers import symmetric_with_spectrum
+from tests.helpers import matrix_with_spectrum, symmetric_with_spectrum
 
 
 @pytest.mark.parametrize("which", ["LM", "LA", "SA"])
@@ -120,3 +120,18 @@ def test_lanczos_bad_options(kwargs, error, match):
 def test_block_krylov_bad_options(kwargs, match):
     with pytest.raises(ValueError, match=match):
         spectral.block_krylov_svd(jax.random.key(0), jnp.ones((30, 20)), 3, **kwargs)
+
+
+@pytest.mark.parametrize(("block_size", "depth"), [(3, 2), (2, 6), (4, 4)])
+def test_block_krylov_when_the_krylov_space_is_exhausted(block_size, depth):
+    # Rank-5 matrix, Krylov space of dimension block_size * (depth + 1) > 5: after the
+    # space becomes invariant, new blocks must be completed orthogonally to the basis, or
+    # the Rayleigh-Ritz extraction returns non-orthonormal vectors and a wrong product.
+    A = jnp.asarray(matrix_with_spectrum(1, 120, 80, np.ones(5)))
+    U, S, Vh = spectral.block_krylov_svd(
+        jax.random.key(1), A, 9, depth=depth, block_size=block_size
+    )
+    np.testing.assert_allclose(U.T @ U, np.eye(9), atol=1e-12)
+    np.testing.assert_allclose(Vh @ Vh.T, np.eye(9), atol=1e-12)
+    np.testing.assert_allclose(S, np.r_[np.ones(5), np.zeros(4)], atol=1e-12)
+    np.testing.assert_allclose(U * S[None, :] @ Vh, A, atol=1e-12)

@@ -50,6 +50,12 @@ def test_exactly_low_rank_flat_spectrum_is_recovered_exactly(svd):
     U, S, Vh = svd(jax.random.key(1), A, 5)
     np.testing.assert_allclose(S, np.ones(5), rtol=1e-12)
     np.testing.assert_allclose(U * S[None, :] @ Vh, A, atol=1e-12)
+    # Asking for more than the rank: the extra triplets have S = 0 and orthonormal vectors
+    # (the sketch, or the Krylov space, is exhausted and must be completed orthogonally).
+    U, S, Vh = svd(jax.random.key(1), A, 9)
+    np.testing.assert_allclose(S[5:], 0.0, atol=1e-12)
+    np.testing.assert_allclose(U.T @ U, np.eye(9), atol=1e-12)
+    np.testing.assert_allclose(Vh @ Vh.T, np.eye(9), atol=1e-12)
 
 
 @pytest.mark.parametrize("decay", ["slow", "flat"])
