@@ -17,29 +17,7 @@ import experiments._provenance
 import experiments.quickstart
 from experiments import RunnerError, main
 from experiments._runner import check_result, new_run_dir
-
-PROVENANCE_KEYS = {
-    "config_name",
-    "command",
-    "timestamp",
-    "wall_time_s",
-    "git_sha",
-    "git_dirty",
-    "python",
-    "platform",
-    "versions",
-    "backend",
-    "devices",
-    "x64",
-}
-
-
-@pytest.fixture(autouse=True)
-def restore_x64():
-    # The CLI enables x64 for the whole process; keep that from leaking into other tests.
-    before = jax.config.read("jax_enable_x64")
-    yield
-    jax.config.update("jax_enable_x64", before)
+from tests.experiments.conftest import PROVENANCE_KEYS
 
 
 def test_list(capsys):

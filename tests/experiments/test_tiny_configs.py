@@ -8,35 +8,14 @@ import json
 import math
 import tomllib
 
-import jax
 import pytest
 
 from experiments import load_config, main
 from experiments._config import CONFIG_DIR
+from tests.experiments.conftest import PROVENANCE_KEYS
 
 TINY_CONFIGS = sorted(CONFIG_DIR.glob("*-tiny.toml"))
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-PROVENANCE_KEYS = {
-    "config_name",
-    "command",
-    "timestamp",
-    "wall_time_s",
-    "git_sha",
-    "git_dirty",
-    "python",
-    "versions",
-    "backend",
-    "devices",
-    "x64",
-}
-
-
-@pytest.fixture(autouse=True)
-def restore_x64():
-    # The CLI enables x64 for the whole process; keep that from leaking into other tests.
-    before = jax.config.read("jax_enable_x64")
-    yield
-    jax.config.update("jax_enable_x64", before)
 
 
 def check_quickstart(results: dict) -> None:
