@@ -34,20 +34,45 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 
+@jax.custom_jvp
+def _inv_sqrt_psd(G: Float[Array, "l l"]) -> tuple[Float[Array, "l l"], Float[Array, " l"]]:
+    """`(G^{-1/2}, eigenvalues of G)` for symmetric PSD `G`, eigenvalues floored at eps."""
+    dtype = G.dtype
+    eps, tiny = jnp.finfo(dtype).eps, jnp.finfo(dtype).tiny
+    w, V = jnp.linalg.eigh(G)
+    s = jnp.sqrt(jnp.maximum(w, jnp.maximum(eps * w[-1], tiny)))
+    return (V / s[None, :]) @ V.T, w
+
+
+@_inv_sqrt_psd.defjvp
+def _inv_sqrt_psd_jvp(primals, tangents):
+    # d(G^{-1/2}) solves the Sylvester equation M dX + dX M = -M dG M; in the eigenbasis
+    # dX_ij = -(V^T dG V)_ij / (s_i s_j (s_i + s_j)). Unlike differentiating eigh, which
+    # divides by eigenvalue gaps, this stays finite when G has repeated eigenvalues (as the
+    # Gram matrix of a nearly orthonormal block, close to I, always has).
+    (G,), (dG,) = primals, tangents
+    dtype = G.dtype
+    eps, tiny = jnp.finfo(dtype).eps, jnp.finfo(dtype).tiny
+    w, V = jnp.linalg.eigh(G)
+    s = jnp.sqrt(jnp.maximum(w, jnp.maximum(eps * w[-1], tiny)))
+    M = (V / s[None, :]) @ V.T
+    K = -1.0 / (s[:, None] * s[None, :] * (s[:, None] + s[None, :]))
+    dM = V @ ((V.T @ dG @ V) * K) @ V.T
+    dw = jnp.einsum("ij,ik,kj->j", V, dG, V)
+    return (M, w), (dM, dw)
+
+
 def _svqb(Yt: Float[Array, "l m"]) -> tuple[Float[Array, "l m"], Float[Array, " l"]]:
     """One SVQB pass on a row block; also returns the scaled Gram matrix's eigenvalues."""
-    dtype = Yt.dtype
-    eps, tiny = jnp.finfo(dtype).eps, jnp.finfo(dtype).tiny
+    tiny = jnp.finfo(Yt.dtype).tiny
     gram = Yt @ Yt.T
     d = jax.lax.rsqrt(jnp.maximum(jnp.diagonal(gram), tiny))
-    w, V = jnp.linalg.eigh(gram * d[:, None] * d[None, :])
-    w_floored = jnp.maximum(w, jnp.maximum(eps * w[-1], tiny))
     # M = D G^{-1/2}: the symmetric inverse square root (not V Lambda^{-1/2}) makes the
     # result the polar factor of Y D, unique and continuous in Y; a nearly orthonormal block
     # is left (nearly) unchanged instead of being rotated by the arbitrary eigenvectors of a
     # Gram matrix close to the identity.
-    M = (d[:, None] * V) @ (jax.lax.rsqrt(w_floored)[:, None] * V.T)
-    return M.T @ Yt, w
+    inv_sqrt, w = _inv_sqrt_psd(gram * d[:, None] * d[None, :])
+    return (d[:, None] * inv_sqrt).T @ Yt, w
 
 
 def normalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
@@ -66,6 +91,12 @@ def orthonormalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
     Q1t, _ = _svqb(Yt)
     Q2t, w = _svqb(Q1t)
     well_conditioned = (w[-1] > 0) & (w[-1] <= 100.0 * w[0])
+    # Under vmap, lax.cond becomes a select that runs both branches; the Householder QR would
+    # then be independent of the SVQB passes, and XLA:CPU may run the LAPACK calls of the
+    # two concurrently, which deadlocks (seen with jaxlib 0.10.2, tested in
+    # tests/spectral/test_orthonormalize.py). A data dependence orders them (an
+    # optimization_barrier did not).
+    Yt = Yt + jnp.zeros((), Yt.dtype) * Q2t[0, 0]
     return jax.lax.cond(
         well_conditioned,
         lambda: Q2t,
