@@ -374,3 +374,23 @@ def _convert_inner(value: Any, tp: Any, where: str) -> Any:
             "bool, int, float, str, Literal[...], list[T], tuple[T, ...] or a union of them."
         )
     raise _Mismatch(where, tp, value)
+
+
+def working_dtype(name: str) -> Any:
+    """The JAX dtype a config's `dtype` names, checking that float64 is enabled.
+
+    Raises
+    ------
+    RuntimeError
+        If `name` is `"float64"` but `jax_enable_x64` is off (JAX would silently compute in
+        float32).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    if name == "float64" and not jax.config.read("jax_enable_x64"):
+        raise RuntimeError(
+            "Config.dtype is 'float64' but jax_enable_x64 is off; call "
+            'jax.config.update("jax_enable_x64", True) first (python -m experiments does).'
+        )
+    return jnp.dtype(name)

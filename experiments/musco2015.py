@@ -46,6 +46,7 @@ from matplotlib.figure import Figure
 
 import spectral
 
+from ._config import working_dtype
 from ._progress import Progress, no_progress
 
 # Named PRNG streams: key(seed) is folded with these, one per independent use.
@@ -222,12 +223,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
     RuntimeError
         If `cfg.dtype` is `"float64"` but `jax_enable_x64` is off.
     """
-    if cfg.dtype == "float64" and not jax.config.read("jax_enable_x64"):
-        raise RuntimeError(
-            "Config.dtype is 'float64' but jax_enable_x64 is off; call "
-            'jax.config.update("jax_enable_x64", True) first (python -m experiments does).'
-        )
-    dtype = jnp.dtype(cfg.dtype)
+    dtype = working_dtype(cfg.dtype)
     root = jr.key(cfg.seed)
     k = cfg.rank
     A = heavy_tailed_matrix(root, cfg.m, cfg.n, cfg.decay_exponent, dtype)

@@ -30,6 +30,7 @@ from matplotlib.ticker import MaxNLocator
 
 import spectral
 
+from ._config import working_dtype
 from ._progress import Progress, no_progress
 
 # Named PRNG streams: key(seed) is folded with these, one per independent use.
@@ -177,12 +178,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
         If `cfg.dtype` is `"float64"` but `jax_enable_x64` is off (JAX would silently
         compute in float32).
     """
-    if cfg.dtype == "float64" and not jax.config.read("jax_enable_x64"):
-        raise RuntimeError(
-            "Config.dtype is 'float64' but jax_enable_x64 is off; call "
-            'jax.config.update("jax_enable_x64", True) first (python -m experiments does).'
-        )
-    dtype = jnp.dtype(cfg.dtype)
+    dtype = working_dtype(cfg.dtype)
     root = jr.key(cfg.seed)
     A, sigma = prescribed_matrix(root, cfg.m, cfg.n, cfg.decay, dtype)
     A = jax.block_until_ready(A)

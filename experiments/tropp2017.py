@@ -60,6 +60,7 @@ from matplotlib.figure import Figure
 
 import spectral
 
+from ._config import working_dtype
 from ._progress import Progress, no_progress
 
 # Named PRNG streams: key(seed) is folded with these, one per independent use.
@@ -179,10 +180,6 @@ def synthetic_matrices(cfg: Config, key: jax.Array) -> dict[str, np.ndarray]:
     return matrices
 
 
-def _x64() -> bool:
-    return bool(jax.config.read("jax_enable_x64"))
-
-
 @functools.partial(jax.jit, static_argnames=("method", "rank", "size", "rtol"))
 def _approximations(
     keys: jax.Array, As: jax.Array, method: str, rank: int, size: int, rtol: float
@@ -242,11 +239,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
     RuntimeError
         If `cfg.dtype` is `"float64"` but `jax_enable_x64` is off.
     """
-    if cfg.dtype == "float64" and not _x64():
-        raise RuntimeError(
-            "Config.dtype is 'float64' but jax_enable_x64 is off; call "
-            'jax.config.update("jax_enable_x64", True) first (python -m experiments does).'
-        )
+    working_dtype(cfg.dtype)
     root = jr.key(cfg.seed)
     r = cfg.rank
     matrices = synthetic_matrices(cfg, jr.fold_in(root, STREAM_NOISE))
