@@ -394,3 +394,20 @@ def working_dtype(name: str) -> Any:
             'jax.config.update("jax_enable_x64", True) first (python -m experiments does).'
         )
     return jnp.dtype(name)
+
+
+def require_positive(cfg: Any, *names: str) -> None:
+    """Raise `ValueError` unless each named integer field of `cfg` is at least 1."""
+    for name in names:
+        if getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be at least 1; got {getattr(cfg, name)}.")
+
+
+def require_rank_below_min(rank: int, m: int, n: int) -> None:
+    """Raise `ValueError` unless `1 <= rank < min(m, n)`, so that sigma_(rank+1) exists."""
+    r = min(m, n)
+    if not 1 <= rank < r:
+        raise ValueError(
+            f"rank must satisfy 1 <= rank < min(m, n) = {r} (sigma_(rank+1) is the "
+            f"reference error); got rank={rank}."
+        )

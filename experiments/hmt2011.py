@@ -59,7 +59,7 @@ from matplotlib.figure import Figure
 
 import spectral
 
-from ._config import working_dtype
+from ._config import require_positive, working_dtype
 from ._progress import Progress, no_progress
 
 # Named PRNG streams: key(seed) is folded with these, one per independent use.
@@ -113,9 +113,7 @@ class Config:
     power_iters: list[int]
 
     def __post_init__(self):
-        for name in ("m", "n", "num_keys"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
+        require_positive(self, "m", "n", "num_keys")
         r = min(self.m, self.n)
         for name in ("fast_sizes", "slow_sizes"):
             sizes = getattr(self, name)

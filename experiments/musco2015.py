@@ -46,7 +46,7 @@ from matplotlib.figure import Figure
 
 import spectral
 
-from ._config import working_dtype
+from ._config import require_positive, require_rank_below_min, working_dtype
 from ._progress import Progress, no_progress
 
 # Named PRNG streams: key(seed) is folded with these, one per independent use.
@@ -97,15 +97,9 @@ class Config:
     eps_levels: list[float]
 
     def __post_init__(self):
-        for name in ("m", "n", "num_keys"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
+        require_positive(self, "m", "n", "num_keys")
+        require_rank_below_min(self.rank, self.m, self.n)
         r = min(self.m, self.n)
-        if not 1 <= self.rank < r:
-            raise ValueError(
-                f"rank must satisfy 1 <= rank < min(m, n) = {r} (sigma_(rank+1) is the "
-                f"reference error); got rank={self.rank}."
-            )
         if not self.decay_exponent > 0:
             raise ValueError(f"decay_exponent must be positive; got {self.decay_exponent}.")
         for name in ("krylov_depths", "power_iters"):

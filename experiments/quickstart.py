@@ -30,7 +30,7 @@ from matplotlib.ticker import MaxNLocator
 
 import spectral
 
-from ._config import working_dtype
+from ._config import require_positive, require_rank_below_min, working_dtype
 from ._progress import Progress, no_progress
 
 # Named PRNG streams: key(seed) is folded with these, one per independent use.
@@ -81,15 +81,9 @@ class Config:
     repeats: int
 
     def __post_init__(self):
-        for name in ("m", "n", "repeats"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
+        require_positive(self, "m", "n", "repeats")
+        require_rank_below_min(self.rank, self.m, self.n)
         r = min(self.m, self.n)
-        if not 1 <= self.rank < r:
-            raise ValueError(
-                f"rank must satisfy 1 <= rank < min(m, n) = {r} (sigma_(rank+1) is the "
-                f"reference error); got rank={self.rank}."
-            )
         if not 0.0 < self.decay < 1.0:
             raise ValueError(f"decay must lie in (0, 1); got {self.decay}.")
         for name in ("oversample", "power_iters", "krylov_depth"):

@@ -60,7 +60,7 @@ from matplotlib.figure import Figure
 
 import spectral
 
-from ._config import working_dtype
+from ._config import require_positive, working_dtype
 from ._progress import Progress, no_progress
 
 # Named PRNG streams: key(seed) is folded with these, one per independent use.
@@ -118,9 +118,7 @@ class Config:
     naive_pinv_rtol: float
 
     def __post_init__(self):
-        for name in ("n", "num_keys", "rank"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1; got {getattr(self, name)}.")
+        require_positive(self, "n", "num_keys", "rank")
         if not 1 <= self.effective_rank < self.n:
             raise ValueError(
                 f"effective_rank must satisfy 1 <= R < n = {self.n}; got {self.effective_rank}."
