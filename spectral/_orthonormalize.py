@@ -107,3 +107,21 @@ def orthonormalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
 def orthonormalize(Y: Float[Array, "m l"]) -> Float[Array, "m l"]:
     """Column version of `orthonormalize_rows`: an orthonormal basis of the span of `Y`."""
     return orthonormalize_rows(Y.T).T
+
+
+def svd_rows(
+    B: Float[Array, "l n"],
+) -> tuple[Float[Array, "l l"], Float[Array, " l"], Float[Array, "l n"]]:
+    r"""Thin SVD of a wide $\ell \times n$ block through an orthonormal basis of its rows.
+
+    $B = R\,W^\top$ with $W^\top$ from `orthonormalize_rows` (matrix products) and
+    $R = B W$ ($\ell \times \ell$); the SVD $R = \tilde U \Sigma \tilde V^\top$ then gives
+    $B = \tilde U \Sigma (\tilde V^\top W^\top)$. As backward stable as LAPACK's SVD of
+    $B$ (the error is $O(\varepsilon \|B\|)$), but the large part runs as matrix products:
+    LAPACK's `gesdd` on the wide block wakes BLAS threads that keep spinning and slow down
+    the next large product (see the module docstring).
+    """
+    Wt = orthonormalize_rows(B)
+    R = B @ Wt.T
+    Ur, S, Vrh = jnp.linalg.svd(R)
+    return Ur, S, Vrh @ Wt

@@ -13,7 +13,7 @@ import jax.random as jr
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_operator, check_choice, check_finite, check_int, check_square, public_jit
-from ._orthonormalize import orthonormalize_rows
+from ._orthonormalize import orthonormalize_rows, svd_rows
 from ._products import rows_times, rows_times_transpose
 from ._results import EighResult, SVDResult
 
@@ -125,7 +125,7 @@ def block_krylov_svd(
 
     Qt, Zt = jax.lax.fori_loop(0, depth, extend, (Qt, Zt))
     Zt = Zt.at[depth * b :].set(rows_times(Qt[depth * b :], A))
-    Ub, S, Vh = jnp.linalg.svd(Zt, full_matrices=False)  # Zt = Q^T A
+    Ub, S, Vh = svd_rows(Zt)  # Zt = Q^T A
     return SVDResult(Qt.T @ Ub[:, :rank], S[:rank], Vh[:rank])
 
 

@@ -14,7 +14,7 @@ import jax.scipy.linalg as jsl
 from jaxtyping import Array, Float, PRNGKeyArray
 
 from ._checks import as_operator, check_finite, check_int, check_square, public_jit
-from ._orthonormalize import normalize_rows, orthonormalize, orthonormalize_rows
+from ._orthonormalize import normalize_rows, orthonormalize, orthonormalize_rows, svd_rows
 from ._products import rows_times, rows_times_transpose
 from ._results import EighResult, SVDResult
 
@@ -186,7 +186,7 @@ def randomized_svd(
     ell = _sketch_size(rank, oversample, m, n)
     Qt = _range_finder_rows(key, A, ell, power_iters)
     B = rows_times(Qt, A)  # Q^T A, (ell, n)
-    Ub, S, Vh = jnp.linalg.svd(B, full_matrices=False)
+    Ub, S, Vh = svd_rows(B)
     return SVDResult(Qt.T @ Ub[:, :rank], S[:rank], Vh[:rank])
 
 
@@ -361,6 +361,7 @@ def nystrom(
         "Omega^T (A + nu I) Omega failed.",
     )
     B = jsl.solve_triangular(C, Y_nu.T, lower=True).T  # Y_nu C^{-T}
-    U, sigma, _ = jnp.linalg.svd(B, full_matrices=False)
+    _, sigma, Ut = svd_rows(B.T)
+    U = Ut.T
     eigenvalues = jnp.maximum(sigma[:rank] ** 2 - nu, 0.0)
     return EighResult(eigenvalues, U[:, :rank])
