@@ -26,8 +26,9 @@ $D A D$ for the first step, so it costs no extra product; it starts the iteratio
 orthogonal than Frobenius scaling, which is worth about one step. Note that the limit is then
 the polar factor of $D X$, an orthogonal matrix that differs from that of $X$ unless the
 rows of $X$ have equal AOL weights (Turbo-Muon accepts this: the update stays orthogonal).
-``None`` leaves $X$ as given (its spectral norm must be at most 1). The iteration works on the wide orientation
-($m \le n$, transposing if needed) so that $A$ is the smaller Gram matrix.
+``None`` leaves $X$ as given (its spectral norm must be at most 1). The iteration works on
+the wide orientation ($m \le n$, transposing if needed) so that $A$ is the smaller Gram
+matrix.
 
 References
 ----------
