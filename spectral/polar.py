@@ -77,19 +77,28 @@ def newton_schulz_coefficients(
     if isinstance(coefficients, str):
         check_choice(coefficients, "coefficients", ("muon", "polar_express"))
         table = (MUON_COEFFICIENTS,) if coefficients == "muon" else POLAR_EXPRESS_COEFFICIENTS
-    elif len(coefficients) == 3 and all(isinstance(x, int | float) for x in coefficients):
+    elif _is_triple(coefficients):
         table = (tuple(float(x) for x in coefficients),)
     else:
-        table = tuple(coefficients)
-        if not table or not all(
-            len(t) == 3 and all(isinstance(x, int | float) for x in t) for t in table
-        ):
+        table = tuple(coefficients) if isinstance(coefficients, Sequence) else ()
+        if not table or not all(_is_triple(t) for t in table):
             raise ValueError(
                 "coefficients must be 'muon', 'polar_express', a tuple (a, b, c) of floats or a "
                 f"sequence of such tuples; got coefficients={coefficients!r}."
             )
+    table = tuple(tuple(float(x) for x in t) for t in table)
     # After the table's end, its last polynomial repeats.
     return tuple(table[min(k, len(table) - 1)] for k in range(steps))
+
+
+def _is_triple(t) -> bool:
+    """Whether `t` is a sequence of three real numbers (an `(a, b, c)` step)."""
+    return (
+        isinstance(t, Sequence)
+        and not isinstance(t, str)
+        and len(t) == 3
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in t)
+    )
 
 
 @public_jit
@@ -179,7 +188,9 @@ def polar(
 
 def _newton_schulz(X: Array, table, precondition: str | None, eps: float) -> Array:
     dtype = X.dtype
-    acc = jnp.promote_types(dtype, jnp.float32)  # norms and scales at float32 at least
+    # Norms and scales at float32 at least (bfloat16 / float16 sums of squares overflow or
+    # lose all precision).
+    acc = jnp.float32 if jnp.finfo(dtype).bits < 32 else dtype
     A = None
     if precondition == "frobenius":
         norm = jnp.sqrt(jnp.sum(jnp.square(X.astype(acc)), axis=(-2, -1), keepdims=True))

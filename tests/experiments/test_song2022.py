@@ -87,19 +87,6 @@ def test_unrolled_newton_schulz_has_the_library_forward():
         np.testing.assert_allclose(np.asarray(ours), np.asarray(library), rtol=1e-12, atol=1e-12)
 
 
-# The tiny config runs in float64 until this is fixed; then switch it to float32.
-PROMOTION_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=jax.dtypes.TypePromotionError,
-    reason=(
-        "matfun._horner multiplies float32 matrices by float64 NumPy coefficients "
-        "(TypePromotionError under strict promotion); when this passes, remove the marker "
-        'and set dtype = "float32" in experiments/configs/song2022-tiny.toml'
-    ),
-)
-
-
-@PROMOTION_BUG
 @pytest.mark.parametrize("function", song2022.FUNCTIONS)
 @pytest.mark.parametrize("method", ["taylor", "pade"])
 def test_truncated_methods_stay_in_float32(method, function):
