@@ -199,7 +199,10 @@ def _roots_newton_schulz(An: Array, power: float, iters: int) -> Array:
 def _roots_denman_beavers(An: Array, power: float, iters: int) -> Array:
     def step(carry, _):
         Y, Z = carry
-        return (0.5 * (Y + jnp.linalg.inv(Z)), 0.5 * (Z + jnp.linalg.inv(Y))), None
+        # One batched inverse of both: two independent LAPACK calls in a jitted, batched
+        # scan body can deadlock XLA:CPU (jaxlib 0.10.2; tested in test_matfun.py).
+        inv_Z, inv_Y = jnp.linalg.inv(jnp.stack([Z, Y]))
+        return (0.5 * (Y + inv_Z), 0.5 * (Z + inv_Y)), None
 
     (Y, Z), _ = jax.lax.scan(step, (An, _eye_like(An)), length=iters)
     return Y if power > 0 else Z
@@ -331,11 +334,16 @@ def _matrix_root_jvp(
     if backward == "eigh":
         # Exact, in A's eigenbasis: dX = V [(V^T dA V)_ij K_ij] V^T with K_ij = 1/(s_i + s_j)
         # for A^{1/2} and -1/(s_i s_j (s_i + s_j)) for A^{-1/2}.
-        _, V, s = _eigh_checked(A, power, check and method == "eigh")
         if method == "eigh":
+            _, V, s = _eigh_checked(A, power, check)
             X = _from_eigh(V, s if power > 0 else 1.0 / s)
         else:
             X = _forward(A, power, method, iters, degree, check)
+            # Order the eigh after the forward's LAPACK calls (Padé's solve, Denman–Beavers'
+            # inverses): independent batched LAPACK calls in one computation can deadlock
+            # XLA:CPU (jaxlib 0.10.2).
+            A = A + jnp.zeros((), A.dtype) * X[..., :1, :1]
+            _, V, s = _eigh_checked(A, power, False)
         K = 1.0 / (s[..., :, None] + s[..., None, :])
         if power < 0:
             K = -K / (s[..., :, None] * s[..., None, :])

@@ -1,0 +1,120 @@
+"""Every benchmark in `experiments/benchmarks` runs at size tiny through the CLI entry point.
+
+New benchmarks are picked up by `benchmark_names()`; add a sanity check of their numbers to
+`SANITY_CHECKS`. Benchmarks measure and do not assert, so the checks here only catch a
+broken method (a wrong result, a missing row), never a slow one.
+"""
+
+import json
+
+import pytest
+
+from experiments import main
+from experiments._runner import benchmark_names
+from experiments.benchmarks import matfun
+from spectral import matfun as spectral_matfun
+from tests.experiments.conftest import PROVENANCE_KEYS
+
+MATFUN_METHODS = ("eigh", "newton_schulz", "denman_beavers", "taylor", "pade")
+
+
+def check_matfun(results: dict) -> None:
+    # Every method keeps the float32 of its input (none promotes to float64 under x64).
+    assert {row["dtype"] for row in results["table"] if row["function"] != "polar"} == {"float32"}
+    rows = {(row["function"], row["method"], row["dtype"]): row for row in results["table"]}
+    for function in ("sqrtm", "inv_sqrtm"):
+        for method in MATFUN_METHODS:
+            row = rows[(function, method, "float32")]
+            assert row["fwd_bwd_s"] > 0
+            assert row["speedup_vs_eigh"] > 0
+        assert rows[(function, "eigh", "float32")]["speedup_vs_eigh"] == 1.0
+        # The tiny problem is 8 x 8 with kappa = 10 in float32. The eigh path and the
+        # iterations (10 steps, from lambda_min / c >= 1 / (10 sqrt(8)), enough for the
+        # quadratic phase) are accurate to a small multiple of n * kappa * eps = 1e-5
+        # (observed ~1e-7); so is the derivative's Lyapunov solve (20 Newton-Schulz sign
+        # steps). 1e-4 leaves margin.
+        for method in ("eigh", "newton_schulz", "denman_beavers"):
+            row = rows[(function, method, "float32")]
+            assert row["fwd_err"] < 1e-4, (function, method)
+            assert row["grad_err"] < 1e-4, (function, method)
+        # Taylor (degree 10) and Pade ([5, 5]) are truncations: at kappa = 10 their error is
+        # the scalar truncation error at z = 1 - lambda_min / c, a few percent for Taylor
+        # and ~1e-3 for Pade (spectral.matfun's docstring table; observed 1.5e-2 / 9.5e-4
+        # for sqrtm, 1.2e-1 / 2.9e-3 for inv_sqrtm). 0.3 only catches a broken method. The
+        # rational approximant is the more accurate near z = 1, the branch point of
+        # sqrt(1 - z) where the error is largest (so in every row of that table).
+        taylor, pade = rows[(function, "taylor", "float32")], rows[(function, "pade", "float32")]
+        for row in (taylor, pade):
+            assert 0 < row["fwd_err"] < 0.3, (function, row["method"])
+            assert 0 < row["grad_err"] < 0.3, (function, row["method"])
+        assert pade["fwd_err"] < taylor["fwd_err"], function
+    # jax.scipy.linalg.sqrtm (Schur, complex64): accurate to working precision; forward only.
+    peer = rows[("sqrtm", "jax.scipy.linalg.sqrtm", "float32")]
+    assert peer["fwd_s"] > 0
+    assert peer["fwd_bwd_s"] is None
+    assert peer["fwd_err"] < 1e-4
+
+    polar = [row for row in results["table"] if row["function"] == "polar"]
+    assert {(row["method"].split()[0], row["dtype"]) for row in polar} == {
+        ("svd", "float32"),
+        ("newton_schulz", "float32"),
+        ("newton_schulz", "bfloat16"),
+    }
+    for row in polar:
+        assert row["fwd_s"] > 0
+        if row["method"].startswith("svd"):
+            # The exact polar factor in float32: orthonormal to ~sqrt(n) eps.
+            assert row["orth_err"] < 1e-5
+            assert row["fwd_err"] < 1e-5
+        else:
+            # Muon's coefficients leave the singular values in roughly [0.7, 1.2] after 5
+            # steps (spectral.polar's docstring), plus ~1e-2 of bfloat16 rounding; 0.5 only
+            # catches a broken iteration (sigma near 0, or beyond 1.5).
+            assert row["orth_err"] < 0.5, row["dtype"]
+            assert row["steps_per_s"] == pytest.approx(5 / row["fwd_s"])
+    assert results["data"]["criterion_met"] is None  # batch 64, n = 64 is not in tiny
+    assert any(note.startswith("Acceptance criterion") for note in results["notes"])
+
+
+SANITY_CHECKS = {"matfun": check_matfun}
+
+
+def test_matfun_states_the_library_defaults():
+    """The defaults the matfun benchmark's notes state are the ones it runs with."""
+    assert matfun.LIBRARY_DEFAULTS["iters"] == spectral_matfun._DEFAULT_ITERS
+    assert matfun.LIBRARY_DEFAULTS["degree"] == spectral_matfun._DEFAULT_DEGREE
+    assert matfun.LIBRARY_DEFAULTS["backward_iters"] == spectral_matfun.DEFAULT_LYAPUNOV_ITERS
+
+
+def test_there_are_benchmarks():
+    assert {"matfun", "rsvd"} <= set(benchmark_names())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", benchmark_names())
+def test_tiny_benchmark_runs_end_to_end(name, tmp_path, capsys):
+    assert main(["bench", name, "--size", "tiny", "--runs-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+
+    (run_dir,) = (tmp_path / f"bench-{name}").iterdir()
+    files = sorted(p.name for p in run_dir.iterdir())
+    assert not [f for f in files if f.startswith(".")]  # no temporary files left
+    assert "results.json" in files
+
+    results = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    assert results["kind"] == "benchmark"
+    assert results["name"] == name
+    assert results["size"] == "tiny"
+    provenance = results["provenance"]
+    assert PROVENANCE_KEYS <= provenance.keys()
+    assert provenance["command"] == ["bench", name, "--size", "tiny"]
+    assert provenance["x64"] is True
+    assert results["table"]
+    assert all(isinstance(row, dict) for row in results["table"])
+
+    # The table was printed, with every column of the first row in the header.
+    header = out.splitlines()[0].split()
+    assert header == list(results["table"][0])
+    assert str(run_dir) in out
+
+    SANITY_CHECKS.get(name, lambda results: None)(results)
