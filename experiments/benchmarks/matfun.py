@@ -37,8 +37,6 @@ eigh path and the SVD with OpenBLAS's default threads, for comparison.
 
 import contextlib
 import dataclasses
-import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +45,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import spectral
+
+from ._timing import median_time
 
 # Named PRNG streams (numpy seed sequences [seed, stream, ...]).
 _STREAM_Q, _STREAM_G, _STREAM_POLAR = 0, 1, 2
@@ -111,17 +111,6 @@ SIZES = {
         polar_repeats=1,
     ),
 }
-
-
-def _median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall time of `fn()` over `repeats` calls after one warm-up call."""
-    out = jax.block_until_ready(fn())
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
 
 
 def _one_blas_thread() -> contextlib.AbstractContextManager:
@@ -215,27 +204,27 @@ def _matfun_cell(p: _Sizes, batch: int, n: int) -> list[dict]:
             row = _row(problem, name, method, "float32")
             fb = _value_and_grad(lambda A, fn=fn, method=method: fn(A, method=method))
             with _one_blas_thread():
-                row["fwd_bwd_s"], ((_, X), g) = _median_time(lambda fb=fb: fb(A, G), p.repeats)
+                row["fwd_bwd_s"], ((_, X), g) = median_time(lambda fb=fb: fb(A, G), p.repeats)
                 if variants:
                     fb_nocheck = _value_and_grad(
                         lambda A, fn=fn, method=method: fn(A, method=method, check=False)
                     )
-                    row["nocheck_s"], _ = _median_time(lambda f=fb_nocheck: f(A, G), p.repeats)
+                    row["nocheck_s"], _ = median_time(lambda f=fb_nocheck: f(A, G), p.repeats)
                 if variants or (name, method) == ("sqrtm", "eigh"):  # eigh: for the peer
                     fwd = jax.jit(lambda A, fn=fn, method=method: fn(A, method=method))
-                    row["fwd_s"], _ = _median_time(lambda fwd=fwd: fwd(A), p.repeats)
+                    row["fwd_s"], _ = median_time(lambda fwd=fwd: fwd(A), p.repeats)
             row["fwd_err"], row["grad_err"] = _rel_err(X, X_ref), _rel_err(g, g_ref)
             row["dtype"] = str(X.dtype)  # the input's, unless a method promotes it
             cell_rows.append(row)
             if variants and method == "eigh" and batch > 1:
                 row = _row(problem, name, "eigh (default BLAS threads)", str(X.dtype))
-                row["fwd_bwd_s"], _ = _median_time(lambda fb=fb: fb(A, G), p.repeats)
+                row["fwd_bwd_s"], _ = median_time(lambda fb=fb: fb(A, G), p.repeats)
                 cell_rows.append(row)
         if name == "sqrtm":
             row = _row(problem, name, "jax.scipy.linalg.sqrtm", "float32")
             peer = jax.jit(jax.vmap(lambda A: jnp.real(jsl.sqrtm(A))))
             with _one_blas_thread():
-                row["fwd_s"], X = _median_time(lambda peer=peer: peer(A), p.repeats)
+                row["fwd_s"], X = median_time(lambda peer=peer: peer(A), p.repeats)
             row["fwd_err"], row["dtype"] = _rel_err(X, X_ref), str(X.dtype)
             cell_rows.append(row)
         eigh = cell_rows[0]
@@ -273,7 +262,7 @@ def _polar_case(p: _Sizes, m: int, n: int) -> tuple[list[dict], str]:
         jitted = jax.jit(fn)
         threads = contextlib.nullcontext() if "default" in method else _one_blas_thread()
         with threads:
-            seconds, Q = _median_time(lambda jitted=jitted, X=X: jitted(X), p.polar_repeats)
+            seconds, Q = median_time(lambda jitted=jitted, X=X: jitted(X), p.polar_repeats)
         row = _row(problem, "polar", method, str(Q.dtype))
         Q = np.asarray(Q.astype(jnp.float32), dtype=np.float64)
         sigma = np.linalg.svd(Q, compute_uv=False)

@@ -28,9 +28,6 @@ power iterations) and report the fastest one whose error is within 5% of scikit-
 """
 
 import dataclasses
-import statistics
-import time
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -38,6 +35,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import spectral
+
+from ._timing import median_time
 
 # Named PRNG streams (fold_in of the root key).
 _STREAM_U, _STREAM_V, _STREAM_SPARSE, _STREAM_METHOD = 0, 1, 2, 3
@@ -65,17 +64,6 @@ SIZES = {
     "full": _Sizes(8000, 2000, 50, 100.0, 200_000, 20_000, 5e-4, 20, 5, 3),
     "tiny": _Sizes(400, 120, 5, 3.0, 3000, 400, 5e-3, 4, 2, 1),
 }
-
-
-def _median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    """Median wall time of `fn()` over `repeats` calls after one warm-up call."""
-    out = jax.block_until_ready(fn())
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        out = jax.block_until_ready(fn())
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
 
 
 def _residual_norm(A: Any, U: np.ndarray, S: np.ndarray, Vh: np.ndarray) -> float:
@@ -124,7 +112,7 @@ def _dense_case(p: _Sizes, key: jax.Array) -> tuple[list[dict], list[str], dict]
     rows: list[dict] = []
 
     def record(method, passes, fn):
-        seconds, (U, S, Vh) = _median_time(fn, p.repeats)
+        seconds, (U, S, Vh) = median_time(fn, p.repeats)
         err = _residual_norm(A_np, U, S, Vh) / opt
         rows.append(_row("a: dense", method, passes, seconds, err))
         return seconds, err
@@ -181,13 +169,13 @@ def _dense_case(p: _Sizes, key: jax.Array) -> tuple[list[dict], list[str], dict]
     Xt_np, Yt_np = np.ascontiguousarray(X_np.T), np.ascontiguousarray(Y_np.T)
     X, Y, Xt, Yt = (jnp.asarray(x) for x in (X_np, Y_np, Xt_np, Yt_np))
     t_products = {
-        "A@X jax": _median_time(lambda: _matmul(A, X), p.repeats)[0],
-        "Xt@A.T jax": _median_time(lambda: _matmul_rows_t(Xt, A), p.repeats)[0],
-        "A@X numpy": _median_time(lambda: A_np @ X_np, p.repeats)[0],
-        "A.T@Y jax": _median_time(lambda: _rmatmul(A, Y), p.repeats)[0],
-        "Yt@A jax": _median_time(lambda: _matmul_rows(Yt, A), p.repeats)[0],
-        "A.T@Y numpy": _median_time(lambda: A_np.T @ Y_np, p.repeats)[0],
-        "Yt@A numpy": _median_time(lambda: Yt_np @ A_np, p.repeats)[0],
+        "A@X jax": median_time(lambda: _matmul(A, X), p.repeats)[0],
+        "Xt@A.T jax": median_time(lambda: _matmul_rows_t(Xt, A), p.repeats)[0],
+        "A@X numpy": median_time(lambda: A_np @ X_np, p.repeats)[0],
+        "A.T@Y jax": median_time(lambda: _rmatmul(A, Y), p.repeats)[0],
+        "Yt@A jax": median_time(lambda: _matmul_rows(Yt, A), p.repeats)[0],
+        "A.T@Y numpy": median_time(lambda: A_np.T @ Y_np, p.repeats)[0],
+        "Yt@A numpy": median_time(lambda: Yt_np @ A_np, p.repeats)[0],
     }
     t_ax = min(v for name, v in t_products.items() if "X" in name)
     t_aty = min(v for name, v in t_products.items() if "Y" in name)
@@ -265,7 +253,7 @@ def _sparse_case(p: _Sizes, key: jax.Array) -> tuple[list[dict], list[str], dict
     rows: list[dict] = []
 
     def record(method, passes, fn):
-        seconds, (U, S, Vh) = _median_time(fn, p.sparse_repeats)
+        seconds, (U, S, Vh) = median_time(fn, p.sparse_repeats)
         rows.append(
             _row("b: sparse", method, passes, seconds, _residual_norm(A_csr, U, S, Vh) / opt)
         )
