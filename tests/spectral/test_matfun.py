@@ -22,6 +22,7 @@ import pytest
 import scipy.linalg
 from hypothesis import given, settings
 from jax.test_util import check_grads
+from threadpoolctl import threadpool_limits
 
 import spectral
 from tests.helpers import orthogonal, symmetric_with_spectrum
@@ -31,13 +32,31 @@ METHODS = ("eigh", "newton_schulz", "denman_beavers", "taylor", "pade")
 FUNCTIONS = {"sqrtm": (spectral.sqrtm, 0.5), "inv_sqrtm": (spectral.inv_sqrtm, -0.5)}
 # Condition numbers 1e1 .. 1e6, stacked into one batch (one compilation per method and n).
 KAPPAS = 10.0 ** np.arange(1, 7)
-# Iterations for the whole batch: Newton-Schulz needs about log_1.5(c / lambda_min) + 6
-# steps; c / lambda_min <= sqrt(n) * kappa <= 1.6e7 here (n <= 256), i.e. <= 47 steps.
+# Iterations for the whole batch: Newton-Schulz needs about log_{9/4}(c / lambda_min) + 4
+# steps (module docstring), at most the cruder log_1.5(c / lambda_min) + 6 <= 47 here, as
+# c / lambda_min <= sqrt(n) * kappa <= 1.6e7 (n <= 256).
 # Denman-Beavers (Newton's method for the sign function) converges in about 15 (measured
 # 15 for kappa = 1e6). Extra steps after convergence are harmless (both are stable).
 ITERS = {"newton_schulz": 50, "denman_beavers": 20}
 # The documented default degrees of the truncated methods (the paper's code).
 DEFAULT_DEGREE = {"taylor": 10, "pade": (5, 5)}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_blas_thread():
+    """Run this module with one OpenBLAS thread (restored afterwards).
+
+    jaxlib's LAPACK kernels run the entries of a batch, and independent calls such as the
+    two inverses of a Denman-Beavers step, concurrently on XLA's thread pool; each then
+    calls a multithreaded OpenBLAS, whose own threads they fight over. On a 2-core machine
+    that stalls batched calls for minutes: 400 batched (6 x 64 x 64) Denman-Beavers square
+    roots took 7-9 s with one BLAS thread and did not finish in 200 s without. Same remedy
+    as experiments/benchmarks/matfun.py (threadpoolctl comes with scikit-learn, a dev
+    dependency).
+    """
+    jax.block_until_ready(jnp.linalg.eigh(jnp.eye(2)))  # threadpoolctl sees loaded libraries
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
 
 
 # ---------------------------------------------------------------------------------------
@@ -126,13 +145,14 @@ def condition_tolerance(power: float) -> np.ndarray:
 # ---------------------------------------------------------------------------------------
 # Forward error
 #
-# Results are computed once and shared by the parametrized cases. The accuracy and derivative
-# tests pass check=False: the value checks (`equinox.error_if` on the eigenvalues or a
-# Cholesky factorization) have their own tests below, both paths symmetrize A the same way,
-# so the numbers are identical, and the checks double the compilation time. Batched inputs are not
-# combined into one `jax.jit` over several methods: independent batched LAPACK calls (eigh,
-# Cholesky) in one XLA:CPU computation can deadlock jaxlib 0.10's `ParallelBatchMap` on a
-# 2-thread pool (each blocks a pool thread waiting for work queued behind the other).
+# Results are computed once and shared by the parametrized cases. The accuracy and
+# derivative tests pass check=False: the value checks (`equinox.error_if` on the eigenvalues
+# or a Cholesky factorization) have their own tests below, both paths symmetrize A the same
+# way, so the numbers are identical, and the checks double the compilation time.
+# Batched inputs are never combined into one `jax.jit` over several methods: two independent
+# batched LAPACK calls (eigh and Cholesky) in one XLA:CPU computation deadlocked jaxlib
+# 0.10.2 here, each of the two pool threads waiting in `ParallelBatchMap` for work queued
+# behind the other (seen in gdb, about 1 run in 6).
 
 
 def _options(method: str) -> dict:
@@ -170,7 +190,7 @@ def test_forward_error_against_exact_and_scipy(name, method, n):
     scale = np.linalg.norm(exact, axis=(-2, -1))
     if method in ("taylor", "pade"):
         # X = Q diag(c^p r(z_i)) Q^T up to rounding: ||X - A^p||_F equals the scalar
-        # prediction ||c^p r(z) - w^p||_2. Rounding: K <= 11 products and one LU solve of a
+        # prediction ||c^p r(z) - w^p||_2. Rounding: K <= 10 products and one LU solve of a
         # well-conditioned Q(Z) (its zeros lie outside [0, 1)), each ~ n eps ||X||; measured
         # <= 2e-13 relative at n = 64, so 100 n eps (1.4e-12 there) leaves margin.
         predicted = truncated_eigenvalues(
