@@ -70,6 +70,12 @@ equation with the computed $X$, ``"eigh"`` gives the derivative of the exact roo
 not match the computed value when the forward is inaccurate (training through a Padé forward
 with the eigh backward at $\kappa \approx 10^3$ failed in the `dbn_digits` experiment).
 
+**A CPU caveat.** With jaxlib 0.10.2, one jitted computation holding two *independent*
+batched LAPACK calls (eigh, Cholesky, LU) can deadlock XLA:CPU's thread pool. Within one call
+these functions order their own LAPACK calls by data dependences; when you jit several
+independent ``"eigh"``/``"pade"``/``"denman_beavers"`` roots together on a CPU, stack their
+inputs into one batch instead.
+
 References
 ----------
 Song, Sebe & Wang (2022), "Fast Differentiable Matrix Square Root", ICLR,
