@@ -176,13 +176,12 @@ def _eigh_checked(A: Array, power: float, check: bool) -> tuple[Array, Array, Ar
     if check:
         n, eps = A.shape[-1], jnp.finfo(A.dtype).eps
         if power < 0:
-            bad, definite = jnp.any(w[..., 0] <= 0), "definite"
+            bad = jnp.any(w[..., 0] <= 0)
+            message = "A must be symmetric positive definite; it has a non-positive eigenvalue."
         else:
             bad = jnp.any(w[..., 0] < -10 * n * eps * jnp.abs(w[..., -1]))
-            definite = "semidefinite"
-        w = eqx.error_if(
-            w, bad, f"A must be symmetric positive {definite}; it has a negative eigenvalue."
-        )
+            message = "A must be symmetric positive semidefinite; it has a negative eigenvalue."
+        w = eqx.error_if(w, bad, message)
     return w, V, jnp.sqrt(jnp.maximum(w, 0.0))
 
 
