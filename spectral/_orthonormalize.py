@@ -33,6 +33,8 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ._sequencing import after
+
 
 @jax.custom_jvp
 def _inv_sqrt_psd(G: Float[Array, "l l"]) -> tuple[Float[Array, "l l"], Float[Array, " l"]]:
@@ -92,11 +94,9 @@ def orthonormalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
     Q2t, w = _svqb(Q1t)
     well_conditioned = (w[-1] > 0) & (w[-1] <= 100.0 * w[0])
     # Under vmap, lax.cond becomes a select that runs both branches; the Householder QR would
-    # then be independent of the SVQB passes, and XLA:CPU may run the LAPACK calls of the
-    # two concurrently, which deadlocks (seen with jaxlib 0.10.2, tested in
-    # tests/spectral/test_orthonormalize.py). A data dependence orders them (an
-    # optimization_barrier did not).
-    Yt = Yt + jnp.zeros((), Yt.dtype) * Q2t[0, 0]
+    # then be independent of the SVQB passes' eigh calls (see `_sequencing`; tested in
+    # tests/spectral/test_orthonormalize.py).
+    Yt = after(Yt, Q2t)
     return jax.lax.cond(
         well_conditioned,
         lambda: Q2t,

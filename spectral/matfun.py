@@ -95,6 +95,7 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from ._checks import check_choice, check_int, public_jit
+from ._sequencing import after
 
 METHODS = ("eigh", "newton_schulz", "denman_beavers", "taylor", "pade")
 LYAPUNOV_METHODS = ("eigh", "newton_schulz")
@@ -354,9 +355,8 @@ def _matrix_root_jvp(
         else:
             X = _forward(A, power, method, iters, degree, check)
             # Order the eigh after the forward's LAPACK calls (Padé's solve, Denman–Beavers'
-            # inverses): independent batched LAPACK calls in one computation can deadlock
-            # XLA:CPU (jaxlib 0.10.2).
-            A = A + jnp.zeros((), A.dtype) * X[..., :1, :1]
+            # inverses); see `_sequencing`.
+            A = after(A, X)
             _, V, s = _eigh_checked(A, power, False)
         K = 1.0 / (s[..., :, None] + s[..., None, :])
         if power < 0:
