@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from ._checks import full_precision_derivative, full_precision_products
 from ._sequencing import after
 
 
@@ -47,6 +48,7 @@ def _inv_sqrt_psd(G: Float[Array, "l l"]) -> tuple[Float[Array, "l l"], Float[Ar
 
 
 @_inv_sqrt_psd.defjvp
+@full_precision_products  # traced lazily, maybe outside the public function's scope
 def _inv_sqrt_psd_jvp(primals, tangents):
     # d(G^{-1/2}) solves the Sylvester equation M dX + dX M = -M dG M; in the eigenbasis
     # dX_ij = -(V^T dG V)_ij / (s_i s_j (s_i + s_j)). Unlike differentiating eigh, which
@@ -97,11 +99,12 @@ def orthonormalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
     # then be independent of the SVQB passes' eigh calls (see `_sequencing`; tested in
     # tests/spectral/test_orthonormalize.py).
     Yt = after(Yt, Q2t)
-    return jax.lax.cond(
-        well_conditioned,
-        lambda: Q2t,
-        lambda: jnp.linalg.qr(Yt.T, mode="reduced")[0].T,
-    )
+    return jax.lax.cond(well_conditioned, lambda: Q2t, lambda: _householder_rows(Yt))
+
+
+@full_precision_derivative
+def _householder_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
+    return jnp.linalg.qr(Yt.T, mode="reduced")[0].T
 
 
 def orthonormalize(Y: Float[Array, "m l"]) -> Float[Array, "m l"]:

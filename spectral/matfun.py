@@ -94,7 +94,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from ._checks import check_choice, check_int, public_jit
+from ._checks import check_choice, check_int, full_precision_products, public_jit
 from ._sequencing import after
 
 METHODS = ("eigh", "newton_schulz", "denman_beavers", "taylor", "pade")
@@ -341,6 +341,7 @@ def _matrix_root(A, power, method, iters, degree, backward, backward_iters, chec
 
 
 @_matrix_root.defjvp
+@full_precision_products  # traced lazily, maybe outside the public function's scope
 def _matrix_root_jvp(
     power, method, iters, degree, backward, backward_iters, check, primals, tangents
 ):

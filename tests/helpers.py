@@ -51,3 +51,29 @@ def subspace_distance(U, V) -> float:
     """||U U^T - V V^T||_2 = sin of the largest principal angle between the spans."""
     U, V = np.asarray(U), np.asarray(V)
     return spectral_norm(U @ U.T - V @ V.T)
+
+
+def dot_precisions(fn, *args) -> list:
+    """The ``precision`` of every `dot_general` in the jaxpr of `fn(*args)`, sub-jaxprs included.
+
+    The jaxpr of a traced function records each product's precision as it will be lowered:
+    `None` is the backend's default (TensorFloat-32 or bfloat16 passes for float32 on GPUs
+    and TPUs), ``(HIGHEST, HIGHEST)`` full float32.
+    """
+    import jax
+    from jax.extend import core
+
+    def walk(jaxpr):
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name == "dot_general":
+                found.append(eqn.params["precision"])
+            for param in eqn.params.values():
+                for sub in param if isinstance(param, tuple | list) else (param,):
+                    if isinstance(sub, core.ClosedJaxpr):
+                        walk(sub.jaxpr)
+                    elif isinstance(sub, core.Jaxpr):
+                        walk(sub)
+
+    found: list = []
+    walk(jax.make_jaxpr(fn)(*args).jaxpr)
+    return found

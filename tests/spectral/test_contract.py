@@ -14,7 +14,7 @@ from jax.experimental import sparse as jsparse
 from jax.test_util import check_grads
 
 import spectral
-from tests.helpers import matrix_with_spectrum, symmetric_with_spectrum, tol
+from tests.helpers import dot_precisions, matrix_with_spectrum, symmetric_with_spectrum, tol
 from tests.registry import ALGORITHMS, IDS
 
 RANK = 3
@@ -184,6 +184,28 @@ def test_gradients_match_finite_differences(entry):
         return jnp.sum(out[1] if entry.result == "svd" else out[0])
 
     check_grads(scalar, (A,), order=1, modes=("rev", "fwd"), eps=1e-6)
+
+
+@pytest.mark.parametrize("entry", ALGORITHMS, ids=IDS)
+def test_products_run_at_full_precision(entry):
+    """Every product, forward and backward, carries precision=HIGHEST (not TF32 on GPUs).
+
+    On CPUs the precision changes nothing, so the jaxpr is what can be checked here: the
+    gradient is taken of an outer `jax.jit`, which traces the library's derivative rules
+    lazily, outside the public function's own scope.
+    """
+    A = make_operator(entry, dtype=jnp.float32)
+    key = jax.random.key(0)
+
+    def scalar(A):
+        return jnp.sum(leaves(entry.call(key, A, RANK))[-1] ** 2)
+
+    highest = (jax.lax.Precision.HIGHEST,) * 2
+    forward = dot_precisions(lambda A: entry.call(key, A, RANK), A)
+    backward = dot_precisions(jax.grad(jax.jit(scalar)), A)
+    assert forward
+    assert backward
+    assert set(forward) == set(backward) == {highest}
 
 
 # --------------------------------------------------------------------------- bad input

@@ -22,7 +22,7 @@ from spectral.polar import (
     POLAR_EXPRESS_COEFFICIENTS,
     newton_schulz_coefficients,
 )
-from tests.helpers import matrix_with_spectrum
+from tests.helpers import dot_precisions, matrix_with_spectrum
 
 FLOAT32 = pytest.param(jnp.float32, id="float32")
 FLOAT64 = pytest.param(jnp.float64, id="float64")
@@ -197,15 +197,17 @@ def test_low_precision_accuracy(dtype):
 def test_matches_optax_muon(precondition, shape):
     X = jax.random.normal(jax.random.key(1), shape, dtype=jnp.float32)
     ours = spectral.polar(X, precondition=precondition, eps=1e-7)
-    peer = jax.jit(
-        functools.partial(
-            orthogonalize_via_newton_schulz,
-            ns_coeffs=jnp.asarray(MUON_COEFFICIENTS, dtype=jnp.float32),
-            ns_steps=5,
-            preconditioning=precondition,
-            eps=1e-7,
-        )
-    )(X)
+    # optax multiplies at the backend's default precision (TF32 on GPUs), ours at float32's.
+    with jax.default_matmul_precision("highest"):
+        peer = jax.jit(
+            functools.partial(
+                orthogonalize_via_newton_schulz,
+                ns_coeffs=jnp.asarray(MUON_COEFFICIENTS, dtype=jnp.float32),
+                ns_steps=5,
+                preconditioning=precondition,
+                eps=1e-7,
+            )
+        )(X)
     assert peer.dtype == ours.dtype == jnp.float32
     # The same quintic in the same order of operations; they differ by float32 rounding in
     # the norm (or AOL's rsqrt vs our sqrt(1/x)), carried through 5 steps of slope <= 3.4:
@@ -434,3 +436,16 @@ def test_orthogonalize_updates_keeps_dtype(dtype):
 def test_orthogonalize_updates_checks_options_when_built(kwargs, error, match):
     with pytest.raises(error, match=match):
         spectral.orthogonalize_updates(**kwargs)
+
+
+@pytest.mark.parametrize("method", ["newton_schulz", "svd"])
+def test_products_run_at_full_precision(method):
+    """float32 products at float32 precision (not TF32 on GPUs), forward and backward."""
+    X = jax.random.normal(jax.random.key(0), (12, 8), dtype=jnp.float32)
+    highest = (jax.lax.Precision.HIGHEST,) * 2
+    loss = jax.jit(lambda X: jnp.sum(spectral.polar(X, method=method) ** 3))
+    forward = dot_precisions(lambda X: spectral.polar(X, method=method), X)
+    backward = dot_precisions(jax.grad(loss), X)
+    assert forward
+    assert backward
+    assert set(forward) == set(backward) == {highest}
