@@ -15,11 +15,12 @@ r"""Differentiable square roots and inverse square roots of SPD matrices, made o
 - ``"taylor"``: the Matrix Taylor Polynomial of Song, Sebe & Wang (2022): with
   $Z = I - A/c$, $A^{1/2} = \sqrt{c}\,(I - Z)^{1/2} \approx \sqrt{c} \sum_{k=0}^{K}
   \binom{1/2}{k} (-Z)^k$ and $A^{-1/2} \approx c^{-1/2} \sum_{k=0}^{K} \binom{-1/2}{k}(-Z)^k$,
-  $K$ products by Horner's rule.
+  about $2\sqrt{K}$ products by the Paterson–Stockmeyer scheme (5 for $K = 10$).
 - ``"pade"``: their Matrix Padé Approximant: $\sqrt{1 - z} \approx P_M(z) / Q_N(z)$ (the
   $[M, N]$ Padé approximant, coefficients from the Taylor series), so
   $A^{1/2} \approx \sqrt{c}\, Q_N(Z)^{-1} P_M(Z)$ and
-  $A^{-1/2} \approx c^{-1/2} P_M(Z)^{-1} Q_N(Z)$: $M + N - 1$ products and one solve.
+  $A^{-1/2} \approx c^{-1/2} P_M(Z)^{-1} Q_N(Z)$: $P_M$ and $Q_N$ by Paterson–Stockmeyer
+  with shared powers (4 products for $[5, 5]$), one inverse and one product.
 
 The normalizer $c$ is $\min(\|A\|_F, \|A\|_1)$, an upper bound of $\lambda_{\max}$ (the paper
 uses $\|A\|_F$; the 1-norm is much tighter for diagonally dominant matrices, where
@@ -51,7 +52,13 @@ and 18 steps for $\kappa = 10$, $10^3$, $10^5$ at $n = 64$; raise `iters` for
 ill-conditioned input. Denman–Beavers (a Newton iteration) needs fewer steps but two
 inverses per step.
 
-**Derivatives.** All methods share one derivative, that of the exact matrix function: the
+**Derivatives.** Two kinds (``backward=``). ``"autodiff"`` (the default for Taylor and Padé)
+lets JAX differentiate the computation itself: the exact derivative of the computed
+polynomial or rational function, two products per forward product (about three times the
+forward), consistent with finite differences of the computed value and as accurate as that
+value; for the iterations it differentiates the unrolled steps (the paper's Newton–Schulz
+baseline). ``"eigh"`` and ``"newton_schulz"`` (the defaults for eigh and for the iterations)
+give the derivative of the exact matrix function: the
 tangent of $X = A^{1/2}$ solves the Lyapunov equation $X\,\dot X + \dot X X = \dot A$, and
 that of $A^{-1/2}$ is $-A^{-1/2} \dot S A^{-1/2}$ for the tangent $\dot S$ of $A^{1/2}$.
 It is solved (``backward=``) either exactly in $A$'s eigenbasis,
@@ -62,13 +69,16 @@ limit is $\begin{bmatrix} I & 2\dot X \\ 0 & -I\end{bmatrix}$, made of matrix pr
 The derivative is defined once, as a `jax.custom_jvp` rule that is linear in the tangent:
 JAX transposes it for reverse mode, and since the Lyapunov operator $Y \mapsto XY + YX$ is
 self-adjoint the backward pass solves the same equation for the cotangent $\bar G$
-($X \bar A + \bar A X = \bar G$, the paper's backward). Forward mode (`jax.jvp`,
-`jax.jacfwd`) therefore works too, which a `custom_vjp` would forbid. Neither the forward
-iteration nor the polynomial is unrolled by autodiff. With a truncated forward (Taylor, Padé,
-few iterations) the two backward choices differ: ``"newton_schulz"`` solves the Lyapunov
-equation with the computed $X$, ``"eigh"`` gives the derivative of the exact root, which does
-not match the computed value when the forward is inaccurate (training through a Padé forward
-with the eigh backward at $\kappa \approx 10^3$ failed in the `dbn_digits` experiment).
+($X \bar A + \bar A X = \bar G$, the paper's backward, MTP-Lya and MPA-Lya). Forward mode
+(`jax.jvp`, `jax.jacfwd`) therefore works too, which a `custom_vjp` would forbid; the
+forward iteration or polynomial is not unrolled by autodiff. With a truncated forward
+(Taylor, Padé, few iterations) the choices differ: ``"autodiff"`` differentiates the computed
+value exactly, ``"newton_schulz"`` solves the Lyapunov equation with the computed $X$,
+``"eigh"`` gives the derivative of the exact root, which does not match the computed value
+when the forward is inaccurate (training through a Padé forward with the eigh backward at
+$\kappa \approx 10^3$ failed in the `dbn_digits` experiment). For Taylor and Padé the
+Lyapunov solve (20 steps of 5 products) also costs far more than autodiff (about 15
+products): on a 2-core CPU at batch 64, $n = 64$, 150 ms against 13 ms.
 
 **A CPU caveat.** With jaxlib 0.10.2, one jitted computation holding two *independent*
 batched LAPACK calls (eigh, Cholesky, LU) can deadlock XLA:CPU's thread pool. Within one call
@@ -99,8 +109,16 @@ from ._sequencing import after
 
 METHODS = ("eigh", "newton_schulz", "denman_beavers", "taylor", "pade")
 LYAPUNOV_METHODS = ("eigh", "newton_schulz")
+BACKWARDS = (*LYAPUNOV_METHODS, "autodiff")
 _DEFAULT_ITERS = {"newton_schulz": 10, "denman_beavers": 10}
 _DEFAULT_DEGREE = {"taylor": 10, "pade": (5, 5)}
+_DEFAULT_BACKWARD = {
+    "eigh": "eigh",
+    "newton_schulz": "newton_schulz",
+    "denman_beavers": "newton_schulz",
+    "taylor": "autodiff",
+    "pade": "autodiff",
+}
 # Steps of the Newton–Schulz sign iteration for the Lyapunov equation: from the smallest
 # eigenvalue of X / c the iteration grows by about 1.5x a step, then converges
 # quadratically; 20 steps reach float32 precision for n = 256 with kappa(A) up to 1e4
@@ -127,15 +145,69 @@ def _eig_upper_bound(A: Array) -> Array:
     return jnp.maximum(jnp.minimum(fro, one), jnp.finfo(A.dtype).tiny)
 
 
-def _horner(coefficients: np.ndarray, Z: Array) -> Array:
-    r"""$\sum_k a_k Z^k$ by Horner's rule ($\deg$ products)."""
-    eye = _eye_like(Z)
-    # Python floats, so that the coefficients take Z's dtype (NumPy float64 scalars would
-    # promote a float32 Z to float64 under x64).
-    P = float(coefficients[-1]) * eye
-    for a in coefficients[-2::-1]:
-        P = P @ Z + float(a) * eye
-    return P
+def _paterson_stockmeyer_block(degrees: tuple[int, ...]) -> int:
+    r"""The block size $s$ that evaluates polynomials of these degrees in the fewest products.
+
+    $s - 2$ products for $Z^2, \dots, Z^{s-1}$, one for $Z^s$ if some polynomial has
+    more than one block, and $\lceil (d + 1) / s \rceil - 1$ per polynomial of degree $d$;
+    ties go to the larger $s$ (fewer sequential steps).
+    """
+
+    def products(block: int) -> int:
+        steps = [-(-(d + 1) // block) - 1 for d in degrees]
+        return max(block - 2, 0) + (max(steps) > 0) + sum(steps)
+
+    return min(range(max(degrees) + 1, 0, -1), key=products)
+
+
+def _polynomials(coefficients: tuple[np.ndarray, ...], Z: Array) -> tuple[Array, ...]:
+    r"""$\sum_k a_k Z^k$ for each coefficient vector, by Paterson–Stockmeyer.
+
+    With the powers $I, Z, \dots, Z^{s-1}$ (shared by all the polynomials),
+    $p(Z) = \sum_j B_j(Z) (Z^s)^j$ with $B_j(Z) = \sum_{i < s} a_{js + i} Z^i$ (no products),
+    summed by Horner's rule in $Z^s$: about $2\sqrt{K}$ products for degree $K$ instead of
+    Horner's $K$ (5 for $K = 10$; 4 for the two of Padé $[5, 5]$). Autodiff of this
+    evaluation, the exact derivative of the polynomial, takes two products per product.
+    """
+    block = _paterson_stockmeyer_block(tuple(len(a) - 1 for a in coefficients))
+    powers = [_eye_like(Z), Z][:block]
+    while len(powers) < block:
+        powers.append(powers[-1] @ Z)
+
+    def chunk(a: np.ndarray) -> Array:
+        # Python floats, so that the coefficients take Z's dtype (NumPy float64 scalars
+        # would promote a float32 Z to float64 under x64).
+        return sum(float(a_i) * power for a_i, power in zip(a, powers, strict=False))
+
+    Z_block = powers[-1] @ Z if max(len(a) for a in coefficients) > block else None
+    results = []
+    for a in coefficients:
+        chunks = [a[i : i + block] for i in range(0, len(a), block)]
+        P = chunk(chunks[-1])
+        for lower in chunks[-2::-1]:
+            P = P @ Z_block + chunk(lower)
+        results.append(P)
+    return tuple(results)
+
+
+@jax.custom_jvp
+def _commuting_solve(Q: Array, P: Array) -> Array:
+    r"""$Q^{-1} P$ for commuting $Q$, $P$ (polynomials in one matrix), by one inverse.
+
+    The derivative $Q^{-1} (\dot P - \dot Q X)$ is two products with the stored inverse,
+    and so is its transpose: no triangular solves, which on a CPU cost more than the
+    products of the whole Padé evaluation (1.3 ms against 0.5 ms at batch 64, $n = 64$).
+    """
+    return jnp.linalg.inv(Q) @ P
+
+
+@_commuting_solve.defjvp
+@full_precision_products  # traced lazily, maybe outside the public function's scope
+def _commuting_solve_jvp(primals, tangents):
+    (Q, P), (dQ, dP) = primals, tangents
+    Q_inv = jnp.linalg.inv(Q)
+    X = Q_inv @ P
+    return X, Q_inv @ (dP - dQ @ X)
 
 
 @functools.cache
@@ -224,15 +296,14 @@ def _roots_denman_beavers(An: Array, power: float, iters: int) -> Array:
 
 
 def _roots_taylor(An: Array, power: float, degree: int) -> Array:
-    return _horner(_taylor_coefficients(power, degree), _eye_like(An) - An)
+    (X,) = _polynomials((_taylor_coefficients(power, degree),), _eye_like(An) - An)
+    return X
 
 
 def _roots_pade(An: Array, power: float, degree: tuple[int, int]) -> Array:
-    p, q = _pade_coefficients(*degree)
-    Z = _eye_like(An) - An
-    P, Q = _horner(p, Z), _horner(q, Z)
+    P, Q = _polynomials(_pade_coefficients(*degree), _eye_like(An) - An)
     # P and Q are polynomials in the same Z, so they commute: Q^{-1} P = P Q^{-1}.
-    return jnp.linalg.solve(Q, P) if power > 0 else jnp.linalg.solve(P, Q)
+    return _commuting_solve(Q, P) if power > 0 else _commuting_solve(P, Q)
 
 
 def _forward(A: Array, power: float, method: str, iters: int, degree, check: bool) -> Array:
@@ -396,25 +467,33 @@ def _check_spd(A: Array, power: float, method: str) -> Array:
     """
     n, dtype = A.shape[-1], A.dtype
     eps = jnp.finfo(dtype).eps
-    scale = jnp.max(jnp.abs(A), axis=(-2, -1))
-    A = eqx.error_if(A, ~jnp.all(jnp.isfinite(A)), "A contains NaN or Inf.")
-    asym = jnp.max(jnp.abs(A - jnp.swapaxes(A, -1, -2)), axis=(-2, -1))
+    # The predicates only decide whether to raise: no derivative flows through them.
+    A_value = jax.lax.stop_gradient(A)
+    finite = jnp.all(jnp.isfinite(A_value))
+    scale = jnp.max(jnp.abs(A_value), axis=(-2, -1))
+    asym = jnp.max(jnp.abs(A_value - jnp.swapaxes(A_value, -1, -2)), axis=(-2, -1))
     # Sums of n rounded products (a sample covariance X^T X) are symmetric to ~n eps |A|.
-    A = eqx.error_if(A, jnp.any(asym > 10 * n * eps * scale), "A must be symmetric; got A != A.T.")
-    A = _sym(A)
-    if method == "eigh":
-        return A
-    # Cholesky of A + delta I (n^3 / 3 flops) fails, with NaN, iff A has an eigenvalue below
-    # -delta; delta ~ n eps ||A|| accepts semidefinite A up to rounding. (For inv_sqrtm a
-    # singular A passes this check; the iterations then return large or non-finite values.)
-    delta = 10 * n * eps * _eig_upper_bound(A)
-    L = jnp.linalg.cholesky(A + delta * _eye_like(A))
+    symmetric = jnp.all(asym <= 10 * n * eps * scale)
+    A, A_value = _sym(A), _sym(A_value)
     definite = "definite" if power < 0 else "semidefinite"
-    return eqx.error_if(
-        A,
-        ~jnp.all(jnp.isfinite(L)),
+    messages = (
+        "A contains NaN or Inf.",
+        "A must be symmetric; got A != A.T.",
         f"A must be symmetric positive {definite}; it has a negative eigenvalue.",
     )
+    if method == "eigh":  # it checks definiteness on its eigenvalues
+        positive = jnp.bool_(True)
+    else:
+        # Cholesky of A + delta I (n^3 / 3 flops) fails, with NaN, iff A has an eigenvalue
+        # below -delta; delta ~ n eps ||A|| accepts semidefinite A up to rounding. (For
+        # inv_sqrtm a singular A passes this check; the iterations then return large or
+        # non-finite values.)
+        delta = 10 * n * eps * _eig_upper_bound(A_value)
+        positive = jnp.all(jnp.isfinite(jnp.linalg.cholesky(A_value + delta * _eye_like(A))))
+    # One error_if for the three tests (each costs about two products at batch 64, n = 64),
+    # reporting the first that fails.
+    index = jnp.where(~finite, 0, jnp.where(~symmetric, 1, 2))
+    return eqx.branched_error_if(A, ~(finite & symmetric & positive), index, messages)
 
 
 def _resolve_options(method, iters, degree, backward, backward_iters):
@@ -451,8 +530,14 @@ def _resolve_options(method, iters, degree, backward, backward_iters):
             f"method={method!r}."
         )
     if backward is None:
-        backward = "eigh" if method == "eigh" else "newton_schulz"
-    backward = check_choice(backward, "backward", LYAPUNOV_METHODS)
+        backward = _DEFAULT_BACKWARD[method]
+    backward = check_choice(backward, "backward", BACKWARDS)
+    if (method, backward) == ("eigh", "autodiff"):
+        raise ValueError(
+            "backward='autodiff' applies to the methods made of products and inverses; "
+            "method='eigh' has the exact derivative (backward='eigh'), where autodiff of eigh "
+            "would divide by eigenvalue gaps."
+        )
     backward_iters = check_int(backward_iters, "backward_iters", low=1)
     return method, iters, degree, backward, backward_iters
 
@@ -462,6 +547,9 @@ def _matrix_power_half(A, power, method, iters, degree, backward, backward_iters
     _check_matrix_batch(A, "A")
     options = _resolve_options(method, iters, degree, backward, backward_iters)
     A = _check_spd(A, power, options[0]) if check else _sym(A)
+    method, iters, degree, backward, backward_iters = options
+    if backward == "autodiff":  # JAX differentiates the computation itself
+        return _forward(A, power, method, iters, degree, check)
     return _matrix_root(A, power, *options, check)
 
 
@@ -479,8 +567,8 @@ def sqrtm(
 ) -> Float[Array, "*batch n n"]:
     r"""Principal square root $A^{1/2}$ of symmetric positive semidefinite matrices.
 
-    See the module docstring for the five methods, their accuracy and the derivative
-    (a Lyapunov solve, forward and reverse mode, never unrolled).
+    See the module docstring for the five methods, their accuracy and the derivatives
+    (forward and reverse mode).
 
     Parameters
     ----------
@@ -495,9 +583,11 @@ def sqrtm(
         Degree $K$ of ``"taylor"`` (default 10, as in the paper's code), or $[M, N]$ of ``"pade"``
         (default (5, 5), the paper's).
     backward : str, optional
-        How the derivative's Lyapunov equation is solved: ``"eigh"`` (exact) or
-        ``"newton_schulz"`` (matrix products). Default: ``"eigh"`` for ``method="eigh"``,
-        ``"newton_schulz"`` otherwise.
+        The derivative: of the exact function, by a Lyapunov solve, ``"eigh"`` (exact) or
+        ``"newton_schulz"`` (matrix products); or ``"autodiff"``, JAX's derivative of the
+        computation (exact for the computed approximation; not for ``method="eigh"``).
+        Default: ``"eigh"`` for ``"eigh"``, ``"newton_schulz"`` for the iterations,
+        ``"autodiff"`` for ``"taylor"`` and ``"pade"``.
     backward_iters : int
         Newton–Schulz steps of the derivative (default 20, float32 precision at $n = 256$;
         the paper's 8 are loose beyond $n \approx 64$).
@@ -525,8 +615,10 @@ def sqrtm(
     Cost per matrix, with a product costing $2 n^3$ flops: ``"eigh"`` one symmetric
     eigendecomposition ($\approx 9 n^3$ flops, but LAPACK-bound and slow on accelerators);
     ``"newton_schulz"`` 3 products per step; ``"denman_beavers"`` 2 inverses per step;
-    ``"taylor"`` $K$ products; ``"pade"`` $M + N - 1$ products and one LU solve. The
-    derivative adds one eigh, or `backward_iters` steps of 5 products.
+    ``"taylor"`` about $2\sqrt{K}$ products (5 at $K = 10$); ``"pade"`` about
+    $2\sqrt{\max(M, N)}$ products (4 at $[5, 5]$), one inverse and one product. The
+    derivative adds one eigh, `backward_iters` steps of 5 products, or (autodiff) two
+    products per forward product.
 
     References
     ----------
@@ -562,8 +654,9 @@ def inv_sqrtm(
 ) -> Float[Array, "*batch n n"]:
     r"""Inverse principal square root $A^{-1/2}$ of symmetric positive definite matrices.
 
-    See the module docstring for the five methods, their accuracy and the derivative
-    ($-A^{-1/2} \dot S A^{-1/2}$ with the Lyapunov solve $\dot S$ of the square root).
+    See the module docstring for the five methods, their accuracy and the derivatives
+    (for the exact function $-A^{-1/2} \dot S A^{-1/2}$, with the Lyapunov solve $\dot S$ of
+    the square root).
 
     Parameters
     ----------
@@ -578,9 +671,11 @@ def inv_sqrtm(
         Degree $K$ of ``"taylor"`` (default 10, as in the paper's code), or $[M, N]$ of ``"pade"``
         (default (5, 5), the paper's).
     backward : str, optional
-        How the derivative's Lyapunov equation is solved: ``"eigh"`` (exact) or
-        ``"newton_schulz"`` (matrix products). Default: ``"eigh"`` for ``method="eigh"``,
-        ``"newton_schulz"`` otherwise.
+        The derivative: of the exact function, by a Lyapunov solve, ``"eigh"`` (exact) or
+        ``"newton_schulz"`` (matrix products); or ``"autodiff"``, JAX's derivative of the
+        computation (exact for the computed approximation; not for ``method="eigh"``).
+        Default: ``"eigh"`` for ``"eigh"``, ``"newton_schulz"`` for the iterations,
+        ``"autodiff"`` for ``"taylor"`` and ``"pade"``.
     backward_iters : int
         Newton–Schulz steps of the derivative (default 20, float32 precision at $n = 256$;
         the paper's 8 are loose beyond $n \approx 64$).

@@ -63,6 +63,13 @@ _MUON_SLOPE = 3.4445
 LIBRARY_DEFAULTS = {
     "iters": {"newton_schulz": 10, "denman_beavers": 10},
     "degree": {"taylor": 10, "pade": (5, 5)},
+    "backward": {
+        "eigh": "eigh",
+        "newton_schulz": "newton_schulz",
+        "denman_beavers": "newton_schulz",
+        "taylor": "autodiff",
+        "pade": "autodiff",
+    },
     "backward_iters": 20,
 }
 
@@ -341,7 +348,9 @@ def run(size: str) -> dict:
         f"(a) A = Q diag(lambda) Q^T, lambda log-spaced on [1/{p.kappa:g}, 1], float32 (dtype: "
         f"that of the output). Library defaults: iters {iters}, degree {degree}; the derivative "
         "by the exact eigh Lyapunov solve for eigh, by backward='newton_schulz' with "
-        f"backward_iters={LIBRARY_DEFAULTS['backward_iters']} sign steps for the other methods.",
+        f"backward_iters={LIBRARY_DEFAULTS['backward_iters']} sign steps for the iterations "
+        "(newton_schulz, denman_beavers), by backward='autodiff' (JAX's derivative of the "
+        "computed polynomial or rational function) for taylor and pade.",
         "LAPACK calls (eigh, Cholesky, LU, Schur, SVD) run with 1 OpenBLAS thread (XLA:CPU "
         "already spreads a batch over its thread pool; nested OpenBLAS threads oversubscribe "
         "the cores); the '(default BLAS threads)' rows use OpenBLAS's default, one per core.",

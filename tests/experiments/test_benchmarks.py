@@ -88,6 +88,7 @@ def test_matfun_states_the_library_defaults():
     assert matfun.LIBRARY_DEFAULTS["iters"] == spectral_matfun._DEFAULT_ITERS
     assert matfun.LIBRARY_DEFAULTS["degree"] == spectral_matfun._DEFAULT_DEGREE
     assert matfun.LIBRARY_DEFAULTS["backward_iters"] == spectral_matfun.DEFAULT_LYAPUNOV_ITERS
+    assert matfun.LIBRARY_DEFAULTS["backward"] == spectral_matfun._DEFAULT_BACKWARD
 
 
 def test_there_are_benchmarks():

@@ -29,6 +29,8 @@ from tests.helpers import dot_precisions, orthogonal, symmetric_with_spectrum
 
 EPS = float(np.finfo(np.float64).eps)
 METHODS = ("eigh", "newton_schulz", "denman_beavers", "taylor", "pade")
+AUTODIFF_METHODS = METHODS[1:]  # eigh has only its exact derivative
+BACKWARDS = ("eigh", "newton_schulz", "autodiff")
 FUNCTIONS = {"sqrtm": (spectral.sqrtm, 0.5), "inv_sqrtm": (spectral.inv_sqrtm, -0.5)}
 # Condition numbers 1e1 .. 1e6, stacked into one batch (one compilation per method and n).
 KAPPAS = 10.0 ** np.arange(1, 7)
@@ -40,6 +42,15 @@ KAPPAS = 10.0 ** np.arange(1, 7)
 ITERS = {"newton_schulz": 50, "denman_beavers": 20}
 # The documented default degrees of the truncated methods (the paper's code).
 DEFAULT_DEGREE = {"taylor": 10, "pade": (5, 5)}
+# The derivative of the exact function for eigh and the iterations (which converge to it);
+# of the computed approximation (fewer products than a Lyapunov solve) for the truncated.
+DEFAULT_BACKWARD = {
+    "eigh": "eigh",
+    "newton_schulz": "newton_schulz",
+    "denman_beavers": "newton_schulz",
+    "taylor": "autodiff",
+    "pade": "autodiff",
+}
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -318,12 +329,13 @@ def computed_tangents(backward: str) -> dict[tuple[str, str], np.ndarray]:
     _, A, dA, _ = grad_problem(0)
     # backward="eigh" differentiates the exact function in A's eigenbasis whatever the
     # forward accuracy: check that at the default (inaccurate, ~1e-3) degrees. The
-    # Newton-Schulz Lyapunov solve uses the computed X, so it gets the accurate options.
+    # Newton-Schulz Lyapunov solve uses the computed X, and autodiff differentiates the
+    # computed X, so they get the accurate options.
 
     def every(A, dA):
         out = {}
         for name, (f, _) in FUNCTIONS.items():
-            for method in METHODS:
+            for method in AUTODIFF_METHODS if backward == "autodiff" else METHODS:
                 options = _options(method) if backward == "eigh" else ACCURATE[method]
                 fun = functools.partial(
                     f,
@@ -340,8 +352,15 @@ def computed_tangents(backward: str) -> dict[tuple[str, str], np.ndarray]:
     return {key: np.asarray(dX) for key, dX in out.items()}
 
 
-@pytest.mark.parametrize("backward", ["eigh", "newton_schulz"])
-@pytest.mark.parametrize("method", METHODS)
+def _jvp_params():
+    return [
+        (method, backward)
+        for backward in ("eigh", "newton_schulz", "autodiff")
+        for method in (AUTODIFF_METHODS if backward == "autodiff" else METHODS)
+    ]
+
+
+@pytest.mark.parametrize(("method", "backward"), _jvp_params())
 @pytest.mark.parametrize("name", ["sqrtm", "inv_sqrtm"])
 def test_jvp_matches_closed_form(name, method, backward):
     _, power = FUNCTIONS[name]
@@ -351,7 +370,11 @@ def test_jvp_matches_closed_form(name, method, backward):
     expected = closed_form_tangent(A, dA, power)
     # Well conditioned (kappa(A) < 2): rounding ~ n eps; the Newton-Schulz paths add the
     # forward error (<= 1e-13 with ACCURATE) times a Lyapunov condition number ~ 1.
-    tol = 1e-13 if backward == "eigh" else 1e-11
+    # Autodiff gives the derivative of the computed approximation, off by the derivative of
+    # its truncation error: for Taylor degree 32 at z <= 0.45, sum_{k > 32} k |t_k| z^(k-1)
+    # ~ sqrt(32) 0.45^32 / 0.55 ~ 1e-10; the iterations' unrolled derivatives converge with
+    # them.
+    tol = {"eigh": 1e-13, "newton_schulz": 1e-11, "autodiff": 1e-9}[backward]
     np.testing.assert_allclose(dX, expected, atol=tol * np.abs(expected).max(), rtol=0)
     assert dX.dtype == np.float64
 
@@ -363,7 +386,7 @@ def computed_cotangents() -> dict[tuple[str, str], np.ndarray]:
     def every(A, G):
         out = {}
         for name, (f, _) in FUNCTIONS.items():
-            for backward in ("eigh", "newton_schulz"):
+            for backward in BACKWARDS:
                 fun = functools.partial(
                     f,
                     method="newton_schulz",
@@ -378,16 +401,32 @@ def computed_cotangents() -> dict[tuple[str, str], np.ndarray]:
     return {key: np.asarray(A_bar) for key, A_bar in out.items()}
 
 
-@pytest.mark.parametrize("backward", ["eigh", "newton_schulz"])
+@pytest.mark.parametrize("backward", BACKWARDS)
 @pytest.mark.parametrize("name", ["sqrtm", "inv_sqrtm"])
 def test_vjp_matches_closed_form(name, backward):
-    """Reverse mode is JAX's transpose of the linear JVP rule: the same Lyapunov solve."""
+    """Reverse mode is JAX's transpose of the linear JVP rule: the same Lyapunov solve.
+
+    (With ``backward="autodiff"``, reverse mode through the 20 unrolled Newton-Schulz steps.)
+    """
     _, power = FUNCTIONS[name]
     _, A, _, G = grad_problem(1)
     A_bar = computed_cotangents()[name, backward]
     expected = closed_form_cotangent(A, G, power)
     # As for the tangents: the default 20 backward steps converge from lambda(X / c) >= 0.5.
     np.testing.assert_allclose(A_bar, expected, atol=1e-11 * np.abs(expected).max(), rtol=0)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_default_backward(method):
+    """The documented default derivative: the same numbers as naming it."""
+    _, A, _, G = grad_problem(1)
+    A, G = jnp.asarray(A), jnp.asarray(G)
+
+    def grad(**backward):
+        loss = lambda A: jnp.sum(G * spectral.sqrtm(A, method=method, **backward))  # noqa: E731
+        return jax.jit(jax.grad(loss))(A)
+
+    np.testing.assert_array_equal(grad(), grad(backward=DEFAULT_BACKWARD[method]))
 
 
 # For finite differences the forward must be smooth and accurate to ~1e-7 (the derivative
@@ -399,8 +438,9 @@ GRADCHECK = {"taylor": {"degree": 16}}
 
 def _check_grads_params():
     # Four compilations each: the default backward of eigh, Newton-Schulz and Padé is fast;
-    # Taylor and Denman-Beavers (whose derivative is the same rule, checked against the
-    # closed form above) and the other backward are slow-marked.
+    # Taylor (autodiff, like Padé) and Denman-Beavers (the Lyapunov rule, like
+    # Newton-Schulz), both also checked against the closed form above, and the other
+    # backward are slow-marked.
     slow = pytest.mark.slow
     return [
         pytest.param(method, backward, marks=slow)
@@ -414,7 +454,7 @@ def _check_grads_params():
 @pytest.mark.parametrize(("method", "backward"), _check_grads_params())
 def test_check_grads_against_finite_differences(method, backward):
     """Forward and reverse mode against central differences, A = B B^T + n I."""
-    default = "eigh" if method == "eigh" else "newton_schulz"
+    default = DEFAULT_BACKWARD[method]
     other = "newton_schulz" if method == "eigh" else "eigh"
     options = {
         "method": method,
@@ -588,6 +628,7 @@ SPD4 = small_spd_batch(jnp.float64)[0]
         (SPD4, {"method": "taylor", "degree": 0}, ValueError, "degree must be >= 1"),
         (SPD4, {"method": "eigh", "degree": 3}, ValueError, "degree applies to method="),
         (SPD4, {"backward": "lu"}, ValueError, "backward must be one of"),
+        (SPD4, {"backward": "autodiff"}, ValueError, "backward='autodiff' applies to the"),
         (SPD4, {"backward_iters": 0}, ValueError, "backward_iters must be >= 1"),
     ],
 )
