@@ -52,16 +52,12 @@ and 18 steps for $\kappa = 10$, $10^3$, $10^5$ at $n = 64$; raise `iters` for
 ill-conditioned input. Denman–Beavers (a Newton iteration) needs fewer steps but two
 inverses per step.
 
-**Derivatives.** Two kinds (``backward=``). ``"autodiff"`` (the default for Taylor and Padé)
-lets JAX differentiate the computation itself: the exact derivative of the computed
-polynomial or rational function, two products per forward product (about three times the
-forward), consistent with finite differences of the computed value and as accurate as that
-value; for the iterations it differentiates the unrolled steps (the paper's Newton–Schulz
-baseline). ``"eigh"`` and ``"newton_schulz"`` (the defaults for eigh and for the iterations)
-give the derivative of the exact matrix function: the
-tangent of $X = A^{1/2}$ solves the Lyapunov equation $X\,\dot X + \dot X X = \dot A$, and
-that of $A^{-1/2}$ is $-A^{-1/2} \dot S A^{-1/2}$ for the tangent $\dot S$ of $A^{1/2}$.
-It is solved (``backward=``) either exactly in $A$'s eigenbasis,
+**Derivatives.** Two kinds (``backward=``). ``"eigh"`` and ``"newton_schulz"`` (the
+defaults: ``"eigh"`` for eigh, ``"newton_schulz"`` for the other methods) give the
+derivative of the exact matrix function: the tangent of $X = A^{1/2}$ solves the Lyapunov
+equation $X\,\dot X + \dot X X = \dot A$, and that of $A^{-1/2}$ is
+$-A^{-1/2} \dot S A^{-1/2}$ for the tangent $\dot S$ of $A^{1/2}$. It is solved either
+exactly in $A$'s eigenbasis,
 $\dot X = V [ (V^\top \dot A V)_{ij} / (s_i + s_j) ] V^\top$, or by the coupled
 Newton–Schulz iteration for the matrix sign function of
 $\begin{bmatrix} X & \dot A \\ 0 & -X\end{bmatrix}$ (Song et al. 2022, Sec. 3.3), whose
@@ -76,9 +72,17 @@ forward iteration or polynomial is not unrolled by autodiff. With a truncated fo
 value exactly, ``"newton_schulz"`` solves the Lyapunov equation with the computed $X$,
 ``"eigh"`` gives the derivative of the exact root, which does not match the computed value
 when the forward is inaccurate (training through a Padé forward with the eigh backward at
-$\kappa \approx 10^3$ failed in the `dbn_digits` experiment). For Taylor and Padé the
-Lyapunov solve (20 steps of 5 products) also costs far more than autodiff (about 15
-products): on a 2-core CPU at batch 64, $n = 64$, 150 ms against 13 ms.
+$\kappa \approx 10^3$ failed in the `dbn_digits` experiment).
+
+``"autodiff"`` lets JAX differentiate the computation itself: for Taylor and Padé the exact
+derivative of the computed polynomial or rational function, two products per forward
+product (about three times the forward; on a 2-core CPU at batch 64, $n = 64$, about
+15 ms against 130 ms for the 20-step Lyapunov solve), consistent with finite differences of
+the computed value; for the iterations, the derivative of the unrolled steps (the paper's
+Newton–Schulz baseline). It is the fast choice, but further from the derivative of the exact
+root than the Lyapunov solve: differentiating the truncation error amplifies it near
+$\lambda_{\min}$ (at $\kappa = 10$, $n = 64$: Taylor gradients 0.22 off against 0.09,
+Padé 0.035 against 0.009, for forward errors of 0.06 and 0.005).
 
 **A CPU caveat.** With jaxlib 0.10.2, one jitted computation holding two *independent*
 batched LAPACK calls (eigh, Cholesky, LU) can deadlock XLA:CPU's thread pool. Within one call
@@ -116,8 +120,8 @@ _DEFAULT_BACKWARD = {
     "eigh": "eigh",
     "newton_schulz": "newton_schulz",
     "denman_beavers": "newton_schulz",
-    "taylor": "autodiff",
-    "pade": "autodiff",
+    "taylor": "newton_schulz",
+    "pade": "newton_schulz",
 }
 # Steps of the Newton–Schulz sign iteration for the Lyapunov equation: from the smallest
 # eigenvalue of X / c the iteration grows by about 1.5x a step, then converges
@@ -332,18 +336,24 @@ def _lyapunov_eigh_from(V: Array, s: Array, G: Array) -> Array:
     return V @ ((Vt @ G @ V) / (s[..., :, None] + s[..., None, :])) @ Vt
 
 
-def _lyapunov_newton_schulz(X: Array, G: Array, iters: int) -> Array:
+def _lyapunov_newton_schulz(X: Array, G: Array, iters: int, symmetric: bool = False) -> Array:
     # sign([[B, C], [0, -B]]) = [[I, Z], [0, -I]] with B Z + Z B = 2 C, by the Newton–Schulz
     # sign iteration H <- H (3I - H^2) / 2 written blockwise; B0 = X / c has its spectrum
     # in (0, 1], inside the iteration's region of convergence (0, sqrt(3)).
     c = _eig_upper_bound(X)
-    eye = _eye_like(X)
 
     def step(carry, _):
         B, C = carry
         B2 = B @ B
-        C = 0.5 * (B @ C @ B - B2 @ C + C @ (3.0 * eye - B2))
-        return (0.5 * B @ (3.0 * eye - B2), C), None
+        B2C = B2 @ C
+        if symmetric:
+            # C stays symmetric when G is, and C B2 = (B2 C)^T: 5 products, not 6. The
+            # result is symmetrized: this form doubles an antisymmetric rounding error at
+            # every converged step (2^20 eps ~ 1e-10 after 20 steps) instead of damping it.
+            C = _sym(0.5 * (B @ C @ B + 3.0 * C) - B2C)
+        else:
+            C = 0.5 * (B @ C @ B - B2C + C @ (3.0 * _eye_like(C) - B2))
+        return (0.5 * (3.0 * B - B @ B2), C), None
 
     (_, C), _ = jax.lax.scan(step, (X / c, G / c), length=iters)
     return 0.5 * C
@@ -363,9 +373,9 @@ def solve_lyapunov(
     ``method="eigh"``: $Y = V [(V^\top G V)_{ij} / (x_i + x_j)] V^\top$ from
     $X = V \operatorname{diag}(x) V^\top$, exact. ``method="newton_schulz"``: `iters` steps
     of the coupled Newton–Schulz sign iteration on
-    $\begin{bmatrix} X/c & G/c \\ 0 & -X/c\end{bmatrix}$ (Song, Sebe & Wang 2022), about
-    $5 n^3$ flops per step, all matrix products; the error falls quadratically once
-    $1.5^{k}\,\lambda_{\min}(X)/c \gtrsim 1$ with $c = \min(\|X\|_F, \|X\|_1)$.
+    $\begin{bmatrix} X/c & G/c \\ 0 & -X/c\end{bmatrix}$ (Song, Sebe & Wang 2022), 6
+    matrix products per step (5 in the derivatives, where $G$ is symmetric); the error falls
+    quadratically once $1.5^{k}\,\lambda_{\min}(X)/c \gtrsim 1$ with $c = \min(\|X\|_F, \|X\|_1)$.
 
     Parameters
     ----------
@@ -437,7 +447,7 @@ def _matrix_root_jvp(
         return X, V @ ((Vt @ dA @ V) * K) @ Vt
     X = _forward(A, power, method, iters, degree, check)
     S = X if power > 0 else A @ X  # A^{1/2} = A A^{-1/2}
-    dS = _lyapunov_newton_schulz(_sym(S), dA, backward_iters)
+    dS = _lyapunov_newton_schulz(_sym(S), dA, backward_iters, symmetric=True)
     return X, dS if power > 0 else -X @ dS @ X
 
 
@@ -586,8 +596,7 @@ def sqrtm(
         The derivative: of the exact function, by a Lyapunov solve, ``"eigh"`` (exact) or
         ``"newton_schulz"`` (matrix products); or ``"autodiff"``, JAX's derivative of the
         computation (exact for the computed approximation; not for ``method="eigh"``).
-        Default: ``"eigh"`` for ``"eigh"``, ``"newton_schulz"`` for the iterations,
-        ``"autodiff"`` for ``"taylor"`` and ``"pade"``.
+        Default: ``"eigh"`` for ``"eigh"``, ``"newton_schulz"`` otherwise.
     backward_iters : int
         Newton–Schulz steps of the derivative (default 20, float32 precision at $n = 256$;
         the paper's 8 are loose beyond $n \approx 64$).
@@ -674,8 +683,7 @@ def inv_sqrtm(
         The derivative: of the exact function, by a Lyapunov solve, ``"eigh"`` (exact) or
         ``"newton_schulz"`` (matrix products); or ``"autodiff"``, JAX's derivative of the
         computation (exact for the computed approximation; not for ``method="eigh"``).
-        Default: ``"eigh"`` for ``"eigh"``, ``"newton_schulz"`` for the iterations,
-        ``"autodiff"`` for ``"taylor"`` and ``"pade"``.
+        Default: ``"eigh"`` for ``"eigh"``, ``"newton_schulz"`` otherwise.
     backward_iters : int
         Newton–Schulz steps of the derivative (default 20, float32 precision at $n = 256$;
         the paper's 8 are loose beyond $n \approx 64$).

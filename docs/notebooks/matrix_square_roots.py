@@ -380,9 +380,9 @@ plt.show()
 # s_j)\big]V^\top$. For reverse mode, the operator $\mathcal L(Y) = XY + YX$ is
 # self-adjoint in the trace inner product, so the cotangent $\bar A$ of a loss with
 # $\bar X = \partial\ell/\partial X$ solves the same equation, $X\bar A + \bar A X = \bar X$.
-# Every method of `sqrtm` can use this derivative (a `jax.custom_jvp` rule, so forward and
-# reverse mode both work), and the iterations do by default: differentiating through them
-# step by step is never needed. The `backward=` option says how the equation is solved:
+# Every method of `sqrtm` shares this derivative by default (a `jax.custom_jvp` rule, so
+# forward and reverse mode both work); differentiating through the iterations step by step
+# is never needed. The `backward=` option says how the equation is solved:
 #
 # - `"eigh"`: the formula above, exact, one eigendecomposition;
 # - `"newton_schulz"` (Song et al. 2022, Sec. 3.3): the matrix sign function of the block
@@ -393,10 +393,10 @@ plt.show()
 #   $\sqrt{\lambda/c}$, so it needs about $\log_{3/2}(c_X/\sqrt{\lambda_{\min}})$ steps:
 #   `backward_iters`.
 #
-# The truncated methods (`"taylor"`, `"pade"`) default instead to `backward="autodiff"`:
-# JAX differentiates the polynomial or rational function itself, about three times the
-# cost of the forward (far less than 20 Lyapunov steps), and exactly the derivative of the
-# value they return.
+# For the truncated methods (`"taylor"`, `"pade"`), `backward="autodiff"` is the fast
+# alternative: JAX differentiates the polynomial or rational function itself, about three
+# times the cost of the forward (far less than 20 Lyapunov steps), exactly the derivative
+# of the value they return, though further from the derivative of the exact root.
 #
 # Here is `jax.grad` of the loss $\ell(A) = \langle \bar X, A^{1/2}\rangle$ for a fixed
 # symmetric $\bar X$, at $n = 128$ and $\kappa(A) = 10^4$ ($\kappa(X) = 100$), with the
