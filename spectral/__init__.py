@@ -7,6 +7,14 @@ public API.
 """
 
 from ._results import EighResult as EighResult, SVDResult as SVDResult
+from .kronecker import (
+    Kronecker as Kronecker,
+    kron_cholesky as kron_cholesky,
+    kron_eigh as kron_eigh,
+    kron_logdet as kron_logdet,
+    kron_solve as kron_solve,
+    mode_apply as mode_apply,
+)
 from .krylov import block_krylov_svd as block_krylov_svd, lanczos_eigh as lanczos_eigh
 from .matfun import inv_sqrtm as inv_sqrtm, solve_lyapunov as solve_lyapunov, sqrtm as sqrtm
 from .muon import orthogonalize_updates as orthogonalize_updates
@@ -21,12 +29,18 @@ from .randomized import (
 
 __all__ = [
     "EighResult",
+    "Kronecker",
     "LinearOperator",
     "SVDResult",
     "aslinearoperator",
     "block_krylov_svd",
     "inv_sqrtm",
+    "kron_cholesky",
+    "kron_eigh",
+    "kron_logdet",
+    "kron_solve",
     "lanczos_eigh",
+    "mode_apply",
     "nystrom",
     "orthogonalize_updates",
     "polar",
