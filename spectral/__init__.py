@@ -7,6 +7,15 @@ public API.
 """
 
 from ._results import EighResult as EighResult, SVDResult as SVDResult
+from .gp import (
+    fit_hyperparameters as fit_hyperparameters,
+    gp_negative_log_likelihood as gp_negative_log_likelihood,
+    gp_posterior as gp_posterior,
+    kernel_matrix as kernel_matrix,
+    matern52 as matern52,
+    spectral_mixture as spectral_mixture,
+    squared_exponential as squared_exponential,
+)
 from .kronecker import (
     Kronecker as Kronecker,
     kron_cholesky as kron_cholesky,
@@ -34,12 +43,17 @@ __all__ = [
     "SVDResult",
     "aslinearoperator",
     "block_krylov_svd",
+    "fit_hyperparameters",
+    "gp_negative_log_likelihood",
+    "gp_posterior",
     "inv_sqrtm",
+    "kernel_matrix",
     "kron_cholesky",
     "kron_eigh",
     "kron_logdet",
     "kron_solve",
     "lanczos_eigh",
+    "matern52",
     "mode_apply",
     "nystrom",
     "orthogonalize_updates",
@@ -48,5 +62,7 @@ __all__ = [
     "randomized_range_finder",
     "randomized_svd",
     "solve_lyapunov",
+    "spectral_mixture",
     "sqrtm",
+    "squared_exponential",
 ]
