@@ -92,7 +92,22 @@ def check_matfun(results: dict) -> None:
     assert any(note.startswith("Acceptance criterion") for note in results["notes"])
 
 
-SANITY_CHECKS = {"matfun": check_matfun}
+def check_kronecker(results: dict) -> None:
+    rows = results["table"]
+    assert {row["dims"] for row in rows} == {2, 3}
+    for row in rows:
+        assert row["kron_s"] > 0
+        assert row["M"] == np.prod([int(m) for m in row["grid"].split(" x ")])
+        # Every tiny grid fits the dense oracle. Both sides are exact to rounding amplified
+        # by kappa(K + 1e-2 I) <= 1 + M / 1e-2 ~ 1e4: 1e-10 leaves margin.
+        assert row["dense_s"] > 0
+        assert row["solve_rel_err"] < 1e-10
+        assert row["logdet_rel_err"] < 1e-10
+    assert results["data"]["exponent_2d"] is not None
+    assert results["data"]["exponent_3d"] is None  # one 3-D grid in tiny: no fit
+
+
+SANITY_CHECKS = {"matfun": check_matfun, "kronecker": check_kronecker}
 
 
 def test_matfun_states_the_library_defaults():
@@ -104,7 +119,7 @@ def test_matfun_states_the_library_defaults():
 
 
 def test_there_are_benchmarks():
-    assert {"matfun", "rsvd"} <= set(benchmark_names())
+    assert {"kronecker", "matfun", "rsvd"} <= set(benchmark_names())
 
 
 @pytest.mark.slow
