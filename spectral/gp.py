@@ -183,7 +183,9 @@ def gp_posterior(
     Returns
     -------
     tuple
-        The mean (shape $(P,)$) and the variance (or `None`), both exact.
+        The mean (shape $(P,)$) and the variance (or `None`), both exact. The mean is
+        differentiable by `kron_solve`'s gap-free rule; the variance differentiates through
+        the factors' `eigh`, which is unreliable where their eigenvalues cluster.
     """
     K, K_cross = _as_kronecker(K), _as_kronecker(K_cross)
     if len(K_cross.factors) != len(K.factors) or any(

@@ -105,6 +105,10 @@ def test_posterior_and_likelihood_equal_dense(name):
     np.testing.assert_allclose(var, dense[1], rtol=0, atol=1e-10)
     np.testing.assert_allclose(nll, dense[2], rtol=1e-12)
     assert np.all(np.asarray(var) > 0)
+    # Under jit: the same numbers (the same operations).
+    jitted = jax.jit(lambda y: spectral.gp_posterior(K, K_cross, y, noise, prior_variance=prior))
+    for a, b in zip(jitted(jnp.asarray(y)), (mean, var), strict=True):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-13)
     mean_only, none = spectral.gp_posterior(K, K_cross, jnp.asarray(y), noise)
     assert none is None
     np.testing.assert_allclose(mean_only, mean, rtol=0, atol=1e-14)
