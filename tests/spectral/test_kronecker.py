@@ -193,6 +193,10 @@ def test_bad_input():
         spectral.kron_solve(rect, jnp.ones(12))
     with pytest.raises(ValueError, match=r"kron_logdet needs square factors"):
         spectral.kron_logdet(rect)
+    with pytest.raises(ValueError, match=r"kron_eigh needs square factors"):
+        spectral.kron_eigh(rect)
+    with pytest.raises(ValueError, match=r"kron_cholesky needs square factors"):
+        spectral.kron_cholesky(rect)
     with pytest.raises(ValueError, match=r"y must have shape \(12,\) or \(12, k\)"):
         spectral.kron_solve(K, jnp.ones(13))
     with pytest.raises(ValueError, match=r"x must have shape \(12,\)"):
