@@ -15,6 +15,17 @@ from .gp import (
     matern52 as matern52,
     spectral_mixture as spectral_mixture,
     squared_exponential as squared_exponential,
+    toeplitz_kernel_matrix as toeplitz_kernel_matrix,
+)
+from .gp_pde import (
+    GPHM as GPHM,
+    GPHMParams as GPHMParams,
+    GPHMResult as GPHMResult,
+    GridField as GridField,
+    GridPDE as GridPDE,
+    advection_residual as advection_residual,
+    allen_cahn_residual as allen_cahn_residual,
+    poisson_residual as poisson_residual,
 )
 from .kronecker import (
     Kronecker as Kronecker,
@@ -37,10 +48,17 @@ from .randomized import (
 )
 
 __all__ = [
+    "GPHM",
     "EighResult",
+    "GPHMParams",
+    "GPHMResult",
+    "GridField",
+    "GridPDE",
     "Kronecker",
     "LinearOperator",
     "SVDResult",
+    "advection_residual",
+    "allen_cahn_residual",
     "aslinearoperator",
     "block_krylov_svd",
     "fit_hyperparameters",
@@ -57,6 +75,7 @@ __all__ = [
     "mode_apply",
     "nystrom",
     "orthogonalize_updates",
+    "poisson_residual",
     "polar",
     "randomized_eigh",
     "randomized_range_finder",
@@ -65,4 +84,5 @@ __all__ = [
     "spectral_mixture",
     "sqrtm",
     "squared_exponential",
+    "toeplitz_kernel_matrix",
 ]

@@ -36,10 +36,12 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jaxtyping import Array, Float
 
 from ._checks import check_int, full_precision_products
+from ._optimize import minimize
 from .kronecker import Kronecker, _as_kronecker, kron_eigh, kron_logdet, kron_solve, mode_apply
 
 # ---------------------------------------------------------------------------------------
@@ -126,6 +128,38 @@ def kernel_matrix(
         raise ValueError(f"x1 and x2 must be 1-D point sets; got shapes {x1.shape} and {x2.shape}.")
     tau = x1[:, None] - x2[None, :]
     return jax.vmap(jax.vmap(f))(tau)
+
+
+@full_precision_products
+def toeplitz_kernel_matrix(
+    kernel: Callable[[Array], Array],
+    spacing: float | Array,
+    size: int,
+    *,
+    derivative: int = 0,
+) -> Float[Array, "size size"]:
+    r"""`kernel_matrix` on the uniform grid $x_a = x_0 + a h$: $[\partial_x^d k((a - b) h)]_{ab}$.
+
+    A stationary kernel's matrix on a uniform grid is Toeplitz, so the kernel is evaluated
+    at the $2\,\text{size} - 1$ lags $s h$, $|s| < \text{size}$, instead of at
+    $\text{size}^2$ pairs: for a 30-component spectral mixture on 400 points, 24 000 kernel
+    terms instead of 4.8 million. `spacing` $h$ is traced (differentiable), `size` static.
+    """
+    derivative = check_int(derivative, "derivative", low=0, high=2)
+    size = check_int(size, "size", low=1)
+    f = kernel
+    for _ in range(derivative):
+        f = jax.grad(f)
+    offsets = np.arange(-(size - 1), size)
+    spacing = jnp.asarray(spacing)
+    if not jnp.issubdtype(spacing.dtype, jnp.floating) or spacing.ndim:
+        raise TypeError(
+            f"spacing must be a floating-point scalar; got {spacing.dtype} of shape "
+            f"{spacing.shape}."
+        )
+    values = jax.vmap(f)(spacing * offsets.astype(spacing.dtype))
+    index = np.arange(size)[:, None] - np.arange(size)[None, :] + (size - 1)
+    return values[index]
 
 
 # ---------------------------------------------------------------------------------------
@@ -222,19 +256,5 @@ def fit_hyperparameters(
     """
     steps = check_int(steps, "steps", low=1)
     optimizer = optax.adam(1e-2) if optimizer is None else optimizer
-
-    @jax.jit
-    def run(params):
-        def step(carry, _):
-            params, state = carry
-            value, grads = jax.value_and_grad(loss)(params)
-            # optax mixes Python floats with its int32 step count: not allowed under
-            # jax_numpy_dtype_promotion="strict", which a caller may have set.
-            with jax.numpy_dtype_promotion("standard"):
-                updates, state = optimizer.update(grads, state, params)
-            return (optax.apply_updates(params, updates), state), value
-
-        (params, _), losses = jax.lax.scan(step, (params, optimizer.init(params)), length=steps)
-        return params, losses
-
+    run = jax.jit(lambda p: minimize(loss, p, steps=steps, optimizer=optimizer)[:2])
     return run(params)

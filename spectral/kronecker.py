@@ -53,6 +53,17 @@ from ._checks import full_precision_products, public_jit
 from ._results import EighResult
 
 
+def along_axis(fn, tensor: Array, axis: int) -> Array:
+    r"""Apply the linear map `fn` of $(m, k)$ matrices to axis `axis` of `tensor`.
+
+    `fn` receives the mode-`axis` unfolding (that axis first, the others flattened into the
+    columns) and returns a matrix of the same shape, e.g. a solve with the factor $K_j$.
+    """
+    moved = jnp.moveaxis(tensor, axis, 0)
+    out = fn(moved.reshape(moved.shape[0], -1)).reshape(moved.shape)
+    return jnp.moveaxis(out, 0, axis)
+
+
 @public_jit
 def mode_apply(tensor: Array, mats: Sequence[Array | None], /) -> Array:
     r"""Apply `mats[j]` along axis $j$ of `tensor`: $T \times_1 M_1 \times_2 \cdots \times_d M_d$.
@@ -338,9 +349,7 @@ def kron_solve(
     tensor = _tensor(K, y)
     if shift is None:
         for j, F in enumerate(K.factors):
-            moved = jnp.moveaxis(tensor, j, 0)
-            solved = jnp.linalg.solve(F, moved.reshape(F.shape[0], -1)).reshape(moved.shape)
-            tensor = jnp.moveaxis(solved, 0, j)
+            tensor = along_axis(functools.partial(jnp.linalg.solve, F), tensor, j)
         return tensor.reshape(y.shape)
     shift = jnp.asarray(shift, dtype=K.dtype)
     return _shifted_solve(K.factors, shift, tensor).reshape(y.shape)
