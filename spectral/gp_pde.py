@@ -258,12 +258,10 @@ class GPHM(eqx.Module):
         check_choice(self.envelope, "envelope", ENVELOPES)
         for name in ("max_frequency", "lengthscale", "boundary_weight", "jitter"):
             value = getattr(self, name)
-            if (
-                not isinstance(value, int | float)
-                or value < 0
-                or (name == "lengthscale" and value == 0)
-            ):
-                raise ValueError(f"{name} must be a non-negative Python float; got {value!r}.")
+            positive = name == "lengthscale"
+            if not isinstance(value, int | float) or value < 0 or (positive and value == 0):
+                kind = "positive" if positive else "non-negative"
+                raise ValueError(f"{name} must be a {kind} Python float; got {value!r}.")
 
     def init(self, pde: GridPDE) -> GPHMParams:
         r"""The paper's initialization: $\mathcal U = 0$, $w_q = 1/Q$, precisions 1."""
