@@ -227,7 +227,7 @@ class GridField:
 class GPHM(eqx.Module):
     r"""The GP-HM solver's settings (Fang et al. 2024); methods `init`, `loss`, `solve`, `predict`.
 
-    Parameters
+    Attributes
     ----------
     components : int
         $Q$, mixture components per axis (30 in the paper).
