@@ -165,3 +165,19 @@ def test_float32():
     eta_q = np.linalg.norm(np.linalg.inv(V[np.asarray(res.cols), :k]), 2)
     # sigma_7 = 0.7^6 = 0.12 is far above float32 rounding (1e-7 relative): the bound holds
     assert err <= (eta_p + eta_q) * s[k]
+
+
+def test_selectors_and_interpolative_under_jit_and_bad_input():
+    rng = np.random.default_rng(9)
+    A = jnp.asarray(known_matrix(rng)[0])
+    cols, X = jax.jit(lambda key, A: spectral.interpolative(key, A, 5))(jax.random.key(0), A)
+    eager = spectral.interpolative(jax.random.key(0), A, 5)
+    np.testing.assert_array_equal(cols, eager[0])
+    np.testing.assert_allclose(X, eager[1], rtol=1e-10, atol=1e-12)
+    V = jnp.asarray(orthonormal(rng, 20, 4))
+    np.testing.assert_array_equal(jax.jit(spectral.deim_indices)(V), spectral.deim_indices(V))
+    np.testing.assert_array_equal(jax.jit(spectral.qdeim_indices)(V), spectral.qdeim_indices(V))
+    with pytest.raises(ValueError, match="rank must be <= min"):
+        spectral.leverage_scores(A, 41)
+    with pytest.raises(TypeError, match="V must be floating point"):
+        spectral.qdeim_indices(jnp.ones((5, 2), dtype=jnp.int32))

@@ -121,6 +121,21 @@ def test_toeplitz_kernel_matrix_equals_pairwise():
         )
 
 
+def test_toeplitz_kernel_matrix_jit_and_bad_input():
+    k = functools.partial(spectral.squared_exponential, lengthscale=0.3)
+    f = jax.jit(lambda h: spectral.toeplitz_kernel_matrix(k, h, 6, derivative=2))
+    np.testing.assert_allclose(
+        f(jnp.asarray(0.1)),
+        spectral.kernel_matrix(k, 0.1 * jnp.arange(6.0), 0.1 * jnp.arange(6.0), derivative=2),
+        rtol=1e-12,
+        atol=1e-12 * 11.2,  # |k''| <= 1 / l^2; the lags differ from x_a - x_b by rounding,
+    )
+    with pytest.raises(TypeError, match="spacing must be a floating-point scalar"):
+        spectral.toeplitz_kernel_matrix(k, jnp.ones(2), 6)
+    with pytest.raises(ValueError, match="derivative must be in"):
+        spectral.toeplitz_kernel_matrix(k, 0.1, 6, derivative=3)
+
+
 def test_loss_equals_the_dense_log_joint(pde2d, getkey):
     solver = spectral.GPHM(components=2, envelope="gaussian", jitter=1e-3, boundary_weight=7.0)
     source = jax.random.normal(getkey(), pde2d.shape)
