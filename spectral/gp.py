@@ -165,6 +165,8 @@ def toeplitz_kernel_matrix(
 # ---------------------------------------------------------------------------------------
 # Regression
 
+DEFAULT_OPTIMIZER = optax.adam(1e-2)  # Adam, learning rate 0.01: one instance, shared
+
 
 def _noise(K: Kronecker, noise) -> Array:
     return jnp.asarray(noise, dtype=K.dtype)
@@ -255,6 +257,6 @@ def fit_hyperparameters(
     Positive hyperparameters are best optimized in log space (`loss` exponentiates them).
     """
     steps = check_int(steps, "steps", low=1)
-    optimizer = optax.adam(1e-2) if optimizer is None else optimizer
+    optimizer = DEFAULT_OPTIMIZER if optimizer is None else optimizer
     run = jax.jit(lambda p: minimize(loss, p, steps=steps, optimizer=optimizer)[:2])
     return run(params)

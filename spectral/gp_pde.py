@@ -58,7 +58,7 @@ from jaxtyping import Array, Float
 
 from ._checks import check_choice, check_int, full_precision_products
 from ._optimize import minimize
-from .gp import kernel_matrix, spectral_mixture, toeplitz_kernel_matrix
+from .gp import DEFAULT_OPTIMIZER, kernel_matrix, spectral_mixture, toeplitz_kernel_matrix
 from .kronecker import along_axis, mode_apply
 
 ENVELOPES = ("gaussian", "matern52")
@@ -195,13 +195,15 @@ class GridField:
     ``coordinates`` are the grid's points, one array of the grid's shape per axis.
     """
 
-    def __init__(self, values: Array, pde: "GridPDE", kernels, factors):
+    def __init__(self, values: Array, pde: "GridPDE", kernels, factors, whitened=None):
         self.values = values
         self.grid = pde.grid
         self._pde = pde
         self._kernels = kernels
         self._factors = factors
-        self._whitened: dict[int, Array] = {}
+        # K_j^{-1} applied along axis j, computed once per axis (both orders use it); in 1-D
+        # the caller may already have it from the prior term.
+        self._whitened: dict[int, Array] = {} if whitened is None else {0: whitened}
 
     @property
     def ndim(self) -> int:
@@ -311,9 +313,8 @@ class GPHM(eqx.Module):
         whitened = _whiten(U, factors)
         prior = 0.5 * logdet + 0.5 * jnp.sum(U * whitened)
 
-        field = GridField(U, pde, kernels, factors)
-        if U.ndim == 1:  # K^{-1} U is also what the derivatives need
-            field._whitened[0] = whitened
+        # in 1-D, K^{-1} U is also what the derivatives need
+        field = GridField(U, pde, kernels, factors, whitened if U.ndim == 1 else None)
         residual = pde.residual(field)
         if jnp.shape(residual) != U.shape:
             raise ValueError(
@@ -350,7 +351,9 @@ class GPHM(eqx.Module):
             )
         params = self.init(pde) if params is None else params
         _check_params(params, pde)
-        optimizer = optax.adam(1e-2) if optimizer is None else optimizer
+        # one shared instance: optax transformations are hashed by the identity of their
+        # functions, so a fresh optax.adam per call would recompile every `solve`
+        optimizer = DEFAULT_OPTIMIZER if optimizer is None else optimizer
         return GPHMResult(*_run(self, pde, params, steps, checkpoints, optimizer))
 
     @full_precision_products

@@ -152,13 +152,7 @@ class Kronecker(eqx.Module):
         return Kronecker(tuple(K.T for K in self.factors))
 
     def __matmul__(self, x: Array) -> Array:
-        x = jnp.asarray(x)
-        n = self.shape[1]
-        if x.ndim not in (1, 2) or x.shape[0] != n:
-            raise ValueError(
-                f"x must have shape ({n},) or ({n}, k) to multiply a Kronecker operator of shape "
-                f"{self.shape}; got shape {x.shape}."
-            )
+        x = _check_grid_vector(x, "x", [K.shape[1] for K in self.factors])
         tensor = x.reshape(*(K.shape[1] for K in self.factors), *x.shape[1:])
         out = mode_apply(tensor, self.factors)
         return out.reshape(self.shape[0], *x.shape[1:])
@@ -174,15 +168,20 @@ def _check_square_factors(K: Kronecker, what: str) -> None:
             raise ValueError(f"{what} needs square factors; factors[{j}] has shape {F.shape}.")
 
 
-def _check_vector(K: Kronecker, y: Array) -> Array:
-    y = jnp.asarray(y)
-    M = K.shape[0]
-    if y.ndim not in (1, 2) or y.shape[0] != M:
+def _check_grid_vector(v: Array, name: str, sizes: Sequence[int]) -> Array:
+    """`v` as an array of shape (M,) or (M, k), M = prod(sizes), or a ValueError naming it."""
+    v = jnp.asarray(v)
+    M = math.prod(sizes)
+    if v.ndim not in (1, 2) or v.shape[0] != M:
         raise ValueError(
-            f"y must have shape ({M},) or ({M}, k) (one entry per grid point, "
-            f"{' x '.join(str(F.shape[0]) for F in K.factors)}); got shape {y.shape}."
+            f"{name} must have shape ({M},) or ({M}, k) (one entry per grid point, "
+            f"{' x '.join(map(str, sizes))}); got shape {v.shape}."
         )
-    return y
+    return v
+
+
+def _check_vector(K: Kronecker, y: Array) -> Array:
+    return _check_grid_vector(y, "y", [F.shape[0] for F in K.factors])
 
 
 def _as_kronecker(K) -> Kronecker:
