@@ -22,6 +22,7 @@ autograd) when GPyTorch is installed: it needs PyTorch, which the `dev` extra le
 
 import dataclasses
 import time
+import warnings
 
 import jax
 import jax.numpy as jnp
@@ -95,8 +96,13 @@ _fit_step = jax.jit(jax.value_and_grad(_nll))
 def _gpytorch_fit_step(m: int, y: np.ndarray, p: _Sizes, repeats: int):
     """GPyTorch's value and gradient of the same NLL, and its median time; None without it."""
     try:
-        import torch
-        from linear_operator.operators import DenseLinearOperator, KroneckerProductLinearOperator
+        with warnings.catch_warnings():  # linear_operator's import uses torch.jit.script
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import torch
+            from linear_operator.operators import (
+                DenseLinearOperator,
+                KroneckerProductLinearOperator,
+            )
     except ImportError:
         return None
     torch.set_num_threads(1)
