@@ -46,6 +46,13 @@ from .randomized import (
     randomized_range_finder as randomized_range_finder,
     randomized_svd as randomized_svd,
 )
+from .sampling import (
+    dpp_sample as dpp_sample,
+    k_dpp_sample as k_dpp_sample,
+    log_elementary_symmetric as log_elementary_symmetric,
+    projection_dpp_sample as projection_dpp_sample,
+    volume_sample as volume_sample,
+)
 from .selection import (
     CURResult as CURResult,
     cur as cur,
@@ -72,11 +79,13 @@ __all__ = [
     "block_krylov_svd",
     "cur",
     "deim_indices",
+    "dpp_sample",
     "fit_hyperparameters",
     "gp_negative_log_likelihood",
     "gp_posterior",
     "interpolative",
     "inv_sqrtm",
+    "k_dpp_sample",
     "kernel_matrix",
     "kron_cholesky",
     "kron_eigh",
@@ -84,12 +93,14 @@ __all__ = [
     "kron_solve",
     "lanczos_eigh",
     "leverage_scores",
+    "log_elementary_symmetric",
     "matern52",
     "mode_apply",
     "nystrom",
     "orthogonalize_updates",
     "poisson_residual",
     "polar",
+    "projection_dpp_sample",
     "qdeim_indices",
     "randomized_eigh",
     "randomized_range_finder",
@@ -99,4 +110,5 @@ __all__ = [
     "sqrtm",
     "squared_exponential",
     "toeplitz_kernel_matrix",
+    "volume_sample",
 ]

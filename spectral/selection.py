@@ -18,6 +18,9 @@ index sets come from a basis of the dominant singular subspaces:
   \lVert V_k[i, :]\rVert_2^2$ sums to $k$; sampling indices with probabilities
   $\ell_i / k$ gives relative-error CUR with high probability for $O(k \log k / \epsilon^2)$
   samples.
+- **Volume sampling** (Deshpande et al. 2006): $k$ columns with $P(J) \propto
+  \det(A_J^\top A_J)$, exactly (`spectral.volume_sample`); then
+  $\mathbb E \lVert A - C C^+ A\rVert_F^2 \le (k + 1) \lVert A - A_k\rVert_F^2$.
 
 DEIM-CUR with the core $U = C^+ A R^+$ satisfies (Sorensen & Embree 2016, Thm. 4.1)
 $\lVert A - CUR\rVert_2 \le (\eta_p + \eta_q)\,\sigma_{k+1}$, with $\eta_p$, $\eta_q$ those
@@ -44,8 +47,9 @@ from jaxtyping import Array, Float, Int, PRNGKeyArray
 from ._checks import check_choice, check_int, public_jit
 from ._results import SVDResult
 from .randomized import randomized_svd
+from .sampling import volume_sample
 
-METHODS = ("deim", "qdeim", "leverage", "uniform")
+METHODS = ("deim", "qdeim", "leverage", "volume", "uniform")
 CORES = ("pinv", "cross")
 BASES = ("exact", "randomized")
 
@@ -190,11 +194,13 @@ def cur(
         The matrix.
     rank : int
         $k$, the rank of the singular subspaces the indices come from (static).
-    method : {"deim", "qdeim", "leverage", "uniform"}
+    method : {"deim", "qdeim", "leverage", "volume", "uniform"}
         DEIM-CUR (Sorensen & Embree 2016) and Q-DEIM select exactly $k$ rows and columns
         from the top-$k$ singular vectors; ``"leverage"`` samples without replacement with
         probabilities proportional to the rank-$k$ leverage scores (Mahoney & Drineas
-        2009); ``"uniform"`` samples uniformly.
+        2009); ``"volume"`` volume-samples columns of $A$ and rows of $A$ (each an exact
+        $k$-DPP on the SVD of $A$, whatever `basis`; at most the rank of $A$);
+        ``"uniform"`` samples uniformly.
     core : {"pinv", "cross"}
         $U = C^+ A R^+$ (the best core for the chosen $C$, $R$ in the Frobenius norm;
         $O(mn(c + r))$) or the cross approximation $U = A[\text{rows}, \text{cols}]^+$
@@ -228,9 +234,12 @@ def cur(
     columns = check_int(rank if columns is None else columns, "columns", low=1, high=n)
     rows = check_int(rank if rows is None else rows, "rows", low=1, high=m)
     k_basis, k_cols, k_rows = jax.random.split(key, 3)
-    svd = _top_svd(A, rank, None if basis == "exact" else k_basis, 10, 2)
-    cols = _select(k_cols, svd.Vh.T, method, columns)
-    row_idx = _select(k_rows, svd.U, method, rows)
+    if method == "volume":
+        cols, row_idx = volume_sample(k_cols, A, columns), volume_sample(k_rows, A.T, rows)
+    else:
+        svd = _top_svd(A, rank, None if basis == "exact" else k_basis, 10, 2)
+        cols = _select(k_cols, svd.Vh.T, method, columns)
+        row_idx = _select(k_rows, svd.U, method, rows)
     C, R = A[:, cols], A[row_idx, :]
     if core == "pinv":
         U = jnp.linalg.pinv(C) @ A @ jnp.linalg.pinv(R)
