@@ -36,6 +36,14 @@ from .kronecker import (
     mode_apply as mode_apply,
 )
 from .krylov import block_krylov_svd as block_krylov_svd, lanczos_eigh as lanczos_eigh
+from .least_squares import (
+    Design as Design,
+    FeatureMap as FeatureMap,
+    LegendreFeatures as LegendreFeatures,
+    WLSResult as WLSResult,
+    sample_design as sample_design,
+    weighted_least_squares as weighted_least_squares,
+)
 from .matfun import inv_sqrtm as inv_sqrtm, solve_lyapunov as solve_lyapunov, sqrtm as sqrtm
 from .muon import orthogonalize_updates as orthogonalize_updates
 from .operators import LinearOperator as LinearOperator, aslinearoperator as aslinearoperator
@@ -65,14 +73,18 @@ from .selection import (
 __all__ = [
     "GPHM",
     "CURResult",
+    "Design",
     "EighResult",
+    "FeatureMap",
     "GPHMParams",
     "GPHMResult",
     "GridField",
     "GridPDE",
     "Kronecker",
+    "LegendreFeatures",
     "LinearOperator",
     "SVDResult",
+    "WLSResult",
     "advection_residual",
     "allen_cahn_residual",
     "aslinearoperator",
@@ -105,10 +117,12 @@ __all__ = [
     "randomized_eigh",
     "randomized_range_finder",
     "randomized_svd",
+    "sample_design",
     "solve_lyapunov",
     "spectral_mixture",
     "sqrtm",
     "squared_exponential",
     "toeplitz_kernel_matrix",
     "volume_sample",
+    "weighted_least_squares",
 ]

@@ -1,7 +1,11 @@
 """Test helpers: matrices with prescribed spectra, dtype-keyed tolerances, spectral norms."""
 
+from collections import Counter
+
+import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy import stats
 
 
 def tol(dtype, scale: float = 1.0) -> float:
@@ -77,3 +81,28 @@ def dot_precisions(fn, *args) -> list:
     found: list = []
     walk(jax.make_jaxpr(fn)(*args).jaxpr)
     return found
+
+
+# Sampler tests: a fixed key set of SAMPLES draws, Pearson chi-square at P_VALUE.
+SAMPLES = 20_000
+P_VALUE = 1e-3
+
+
+def keys(seed: int, count: int = SAMPLES) -> jax.Array:
+    return jax.random.split(jax.random.key(seed), count)
+
+
+def chi_square_p(observed: Counter, probabilities: dict) -> float:
+    """Pearson's test; cells with expected count below 5 are pooled into one."""
+    total = sum(observed.values())
+    assert set(observed) <= set(probabilities), set(observed) - set(probabilities)
+    np.testing.assert_allclose(sum(probabilities.values()), 1.0, rtol=1e-10)
+    big = [s for s, p in probabilities.items() if p * total >= 5]
+    small = [s for s in probabilities if s not in big]
+    obs = [observed[s] for s in big]
+    exp = [probabilities[s] * total for s in big]
+    if small:
+        obs.append(sum(observed[s] for s in small))
+        exp.append(sum(probabilities[s] for s in small) * total)
+    exp = np.asarray(exp) * sum(obs) / np.sum(exp)  # exact normalization for scipy
+    return float(stats.chisquare(obs, exp).pvalue)

@@ -16,33 +16,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import stats
 
 import spectral
 from spectral import EighResult
-
-SAMPLES = 20_000
-P_VALUE = 1e-3
-
-
-def _keys(seed: int, count: int = SAMPLES) -> jax.Array:
-    return jax.random.split(jax.random.key(seed), count)
-
-
-def _chi_square_p(observed: Counter, probabilities: dict) -> float:
-    """Pearson's test; cells with expected count below 5 are pooled into one."""
-    total = sum(observed.values())
-    assert set(observed) <= set(probabilities), set(observed) - set(probabilities)
-    np.testing.assert_allclose(sum(probabilities.values()), 1.0, rtol=1e-10)
-    big = [s for s, p in probabilities.items() if p * total >= 5]
-    small = [s for s in probabilities if s not in big]
-    obs = [observed[s] for s in big]
-    exp = [probabilities[s] * total for s in big]
-    if small:
-        obs.append(sum(observed[s] for s in small))
-        exp.append(sum(probabilities[s] for s in small) * total)
-    exp = np.asarray(exp) * sum(obs) / np.sum(exp)  # exact normalization for scipy
-    return float(stats.chisquare(obs, exp).pvalue)
+from tests.helpers import P_VALUE, SAMPLES, chi_square_p, keys
 
 
 def _det(M: np.ndarray, S: tuple) -> float:
@@ -68,21 +45,21 @@ def test_projection_dpp_matches_brute_force():
     n, k = 7, 3
     V, _ = np.linalg.qr(rng.standard_normal((n, k)))
     K = V @ V.T
-    samples = jax.jit(jax.vmap(lambda key: spectral.projection_dpp_sample(key, V)))(_keys(1))
+    samples = jax.jit(jax.vmap(lambda key: spectral.projection_dpp_sample(key, V)))(keys(1))
     probabilities = {S: _det(K, S) for S in itertools.combinations(range(n), k)}
     observed = _sets_from_indices(samples)
     assert all(len(S) == k for S in observed)  # distinct items, never a repeat
-    assert _chi_square_p(observed, probabilities) > P_VALUE
+    assert chi_square_p(observed, probabilities) > P_VALUE
 
 
 def test_k_dpp_matches_brute_force():
     n, k = 7, 3
     L = _random_psd(2, n)
-    samples = jax.jit(jax.vmap(lambda key: spectral.k_dpp_sample(key, L, k)))(_keys(3))
+    samples = jax.jit(jax.vmap(lambda key: spectral.k_dpp_sample(key, L, k)))(keys(3))
     weights = {S: _det(L, S) for S in itertools.combinations(range(n), k)}
     total = sum(weights.values())
     probabilities = {S: w / total for S, w in weights.items()}
-    assert _chi_square_p(_sets_from_indices(samples), probabilities) > P_VALUE
+    assert chi_square_p(_sets_from_indices(samples), probabilities) > P_VALUE
 
 
 @pytest.mark.parametrize("kind", ["likelihood", "correlation"])
@@ -92,14 +69,14 @@ def test_dpp_matches_brute_force_and_marginals(kind):
     K = L @ np.linalg.inv(L + np.eye(n))
     K = 0.5 * (K + K.T)
     kernel = L if kind == "likelihood" else K
-    masks = jax.jit(jax.vmap(lambda key: spectral.dpp_sample(key, kernel, kind=kind)))(_keys(5))
+    masks = jax.jit(jax.vmap(lambda key: spectral.dpp_sample(key, kernel, kind=kind)))(keys(5))
     masks = np.asarray(masks)
     # P(Y = S) = det(L_S) / det(L + I); the same process as K = L (L + I)^-1.
     Z = np.linalg.det(L + np.eye(n))
     probabilities = {
         S: _det(L, S) / Z for size in range(n + 1) for S in itertools.combinations(range(n), size)
     }
-    assert _chi_square_p(_sets_from_masks(masks), probabilities) > P_VALUE
+    assert chi_square_p(_sets_from_masks(masks), probabilities) > P_VALUE
     # Marginals P(i in Y) = K_ii: within 5 binomial standard errors.
     diag = np.diag(K)
     np.testing.assert_array_less(
@@ -115,7 +92,7 @@ def test_projection_dpp_marginals_are_the_diagonal():
     n, k = 8, 4
     V, _ = np.linalg.qr(rng.standard_normal((n, k)))
     samples = np.asarray(
-        jax.jit(jax.vmap(lambda key: spectral.projection_dpp_sample(key, V)))(_keys(7))
+        jax.jit(jax.vmap(lambda key: spectral.projection_dpp_sample(key, V)))(keys(7))
     )
     frequency = np.bincount(samples.ravel(), minlength=n) / SAMPLES
     diag = np.sum(V * V, axis=1)
@@ -126,10 +103,10 @@ def test_volume_sampling_matches_brute_force_and_its_expected_error():
     rng = np.random.default_rng(8)
     m, n, k = 5, 7, 2
     A = rng.standard_normal((m, n)) * np.array([3.0, 2.0, 1.0, 0.5, 0.3, 0.2, 0.1])
-    samples = jax.jit(jax.vmap(lambda key: spectral.volume_sample(key, A, k)))(_keys(9))
+    samples = jax.jit(jax.vmap(lambda key: spectral.volume_sample(key, A, k)))(keys(9))
     probabilities = _volume_probabilities(A, k)
     observed = _sets_from_indices(samples)
-    assert _chi_square_p(observed, probabilities) > P_VALUE
+    assert chi_square_p(observed, probabilities) > P_VALUE
 
     # Deshpande et al. (2006): E ||A - P_S A||_F^2 = (k + 1) e_{k+1}(s^2) / e_k(s^2), exactly
     # the enumeration over S below; and it is at most (k + 1) ||A - A_k||_F^2.
@@ -252,10 +229,10 @@ def test_volume_cur_samples_columns_and_rows_by_volume():
     rng = np.random.default_rng(17)
     A = rng.standard_normal((6, 7)) * np.linspace(2.0, 0.2, 7)
     k = 2
-    results = jax.jit(jax.vmap(lambda key: spectral.cur(key, A, k, method="volume")))(_keys(18))
+    results = jax.jit(jax.vmap(lambda key: spectral.cur(key, A, k, method="volume")))(keys(18))
     cols = _sets_from_indices(results.cols)
     rows = _sets_from_indices(results.rows)
-    assert _chi_square_p(cols, _volume_probabilities(A, k)) > P_VALUE
-    assert _chi_square_p(rows, _volume_probabilities(A.T, k)) > P_VALUE
+    assert chi_square_p(cols, _volume_probabilities(A, k)) > P_VALUE
+    assert chi_square_p(rows, _volume_probabilities(A.T, k)) > P_VALUE
     np.testing.assert_array_equal(results.C[0], A[:, np.asarray(results.cols[0])])
     np.testing.assert_array_equal(results.R[0], A[np.asarray(results.rows[0]), :])
