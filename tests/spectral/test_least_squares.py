@@ -39,6 +39,22 @@ def test_legendre_features_are_orthonormal_and_match_numpy():
     np.testing.assert_allclose(k_at_ends, [m * m, m * m], rtol=1e-12)  # christoffel_sup
 
 
+@pytest.mark.parametrize("m", [1, 2, 7, 40])
+def test_legendre_envelope_bounds_the_christoffel_function(m):
+    # Rejection sampling is exact only if E(x) >= k_m(x) everywhere (Bernstein's inequality);
+    # checked on a fine grid up to 1e-9 from the ends, where E blows up and k_m = m^2. Its
+    # mass pi B_m / 2 is the integral of E against dx / 2 (by the arcsine integral).
+    features = LegendreFeatures(m)
+    x = np.linspace(-1 + 1e-9, 1 - 1e-9, 100_001)
+    k = np.sum(_legendre_numpy(x, m) ** 2, -1)
+    assert np.all(k <= np.asarray(features.envelope(jnp.asarray(x))))
+    theta = np.pi * (np.arange(20_000) + 0.5) / 20_000  # midpoint rule in x = cos(theta)
+    mass = np.mean(np.asarray(features.envelope(jnp.asarray(np.cos(theta)))) * np.sin(theta))
+    np.testing.assert_allclose(mass * np.pi / 2, features.envelope_mass, rtol=1e-6)
+    samples = np.asarray(features.sample_envelope(jax.random.key(0), 4000))
+    assert stats.kstest(samples, stats.arcsine(loc=-1, scale=2).cdf).pvalue > P_VALUE
+
+
 def _optimal_cdf(m: int):
     """CDF of the density k_m(x) / m with respect to dx / 2 on [-1, 1], by quadrature."""
     nodes, weights = np.polynomial.legendre.leggauss(2 * m + 2)  # exact for degree 2m - 2
