@@ -7,6 +7,14 @@ public API.
 """
 
 from ._results import EighResult as EighResult, SVDResult as SVDResult
+from .cur_compression import (
+    CURCompressionReport as CURCompressionReport,
+    CURLinear as CURLinear,
+    activation_scores as activation_scores,
+    compress_linear_layers as compress_linear_layers,
+    cur_break_even_rank as cur_break_even_rank,
+    layer_cur as layer_cur,
+)
 from .gp import (
     fit_hyperparameters as fit_hyperparameters,
     gp_negative_log_likelihood as gp_negative_log_likelihood,
@@ -72,6 +80,8 @@ from .selection import (
 
 __all__ = [
     "GPHM",
+    "CURCompressionReport",
+    "CURLinear",
     "CURResult",
     "Design",
     "EighResult",
@@ -85,11 +95,14 @@ __all__ = [
     "LinearOperator",
     "SVDResult",
     "WLSResult",
+    "activation_scores",
     "advection_residual",
     "allen_cahn_residual",
     "aslinearoperator",
     "block_krylov_svd",
+    "compress_linear_layers",
     "cur",
+    "cur_break_even_rank",
     "deim_indices",
     "dpp_sample",
     "fit_hyperparameters",
@@ -104,6 +117,7 @@ __all__ = [
     "kron_logdet",
     "kron_solve",
     "lanczos_eigh",
+    "layer_cur",
     "leverage_scores",
     "log_elementary_symmetric",
     "matern52",

@@ -13,7 +13,7 @@ import pytest
 
 from experiments import main
 from experiments._runner import benchmark_names
-from experiments.benchmarks import matfun
+from experiments.benchmarks import cur, matfun
 from spectral import matfun as spectral_matfun
 from tests.experiments.conftest import PROVENANCE_KEYS
 
@@ -113,7 +113,56 @@ def check_kronecker(results: dict) -> None:
         assert fit["grad_rel_diff"] < 1e-8
 
 
-SANITY_CHECKS = {"matfun": check_matfun, "kronecker": check_kronecker}
+def check_cur(results: dict) -> None:
+    rows = results["table"]
+    k = cur.SIZES["tiny"].rank
+    scipy_rows = [row for row in rows if row["library"] == "scipy"]
+    falls_back = results["data"]["scipy_rand_falls_back"]
+    assert isinstance(falls_back, bool)
+    assert len(scipy_rows) == (2 if falls_back else 3)  # + rand=False where rand=True is random
+    assert rows[0] is scipy_rows[0]
+    assert rows[0]["method"].startswith("interp_decomp(A, k)")
+    assert rows[0]["speedup_vs_scipy"] == 1.0
+    assert any(row["method"] == "interp_decomp(LinearOperator, k)" for row in scipy_rows)
+    methods = {(row["method"], row["basis"], row["core"], row["c"]) for row in rows}
+    for method in ("deim", "qdeim"):
+        for basis in ("randomized", "exact"):  # tiny also times the exact basis
+            assert (f"cur {method}", basis, "pinv", k) in methods
+    assert ("cur deim", "randomized", "cross", k) in methods
+    assert ("cur leverage", "randomized", "pinv", k) in methods
+    assert ("cur leverage", "randomized", "pinv", 2 * k) in methods
+    assert ("cur uniform", None, "pinv", k) in methods  # uniform uses no basis
+    assert ("cur volume", "exact", "pinv", k) in methods  # k-DPPs from A's SVD
+    assert ("interpolative", "randomized", None, k) in methods
+    assert ("interpolative", "exact", None, k) in methods
+    for row in rows:
+        assert row["time_s"] > 0
+        assert row["speedup_vs_scipy"] == pytest.approx(rows[0]["time_s"] / row["time_s"])
+        assert np.isfinite(row["error_ratio"])
+        # Eckart-Young: nothing of rank <= k beats A_k. Every row but the c = r = 2k one has
+        # rank <= k. The ratio is exact up to rounding (the residual, ~1e-2 of ||A||_F, is
+        # accurate to ~1e-13 relative; A's singular values are the prescribed ones to
+        # ~eps ||A|| = 4e-16), so 1e-9 leaves margin.
+        if row["c"] == k:
+            assert row["error_ratio"] >= 1 - 1e-9, row["method"]
+        # Sorensen & Embree (2016), Thm. 4.1, in the Frobenius norm and for any index sets:
+        # ||A - C C^+ A R^+ R||_F <= (eta_q + eta_p) ||A - A_k||_F, and a least-squares column
+        # ID obeys eta_q alone, with eta from A's exact singular vectors (known from the
+        # construction; they are A's own to ~eps ||A|| / (sigma_k - sigma_{k+1}) = 3e-14).
+        # A mathematical bound, so only rounding needs margin: 1e-6 relative. A method
+        # breaking it (a wrong core, indices not matching C and R) is broken.
+        if row["bound"] is not None:
+            assert row["error_ratio"] <= row["bound"] * (1 + 1e-6), row["method"]
+    # The bounded rows: every pinv-core CUR, this library's ID and SciPy's pivoted-QR ID
+    # (orthogonal projection onto its columns); not the cross core or SciPy's sketched ID.
+    for row in rows:
+        bounded = row["core"] == "pinv" or row["method"] == "interpolative"
+        if row["library"] == "scipy":
+            bounded = "pivoted QR" in row["method"] or "rand=False" in row["method"]
+        assert (row["bound"] is not None) == bounded, row["method"]
+
+
+SANITY_CHECKS = {"matfun": check_matfun, "kronecker": check_kronecker, "cur": check_cur}
 
 
 def test_matfun_states_the_library_defaults():
@@ -125,7 +174,7 @@ def test_matfun_states_the_library_defaults():
 
 
 def test_there_are_benchmarks():
-    assert {"kronecker", "matfun", "rsvd"} <= set(benchmark_names())
+    assert {"cur", "kronecker", "matfun", "rsvd"} <= set(benchmark_names())
 
 
 @pytest.mark.slow

@@ -70,7 +70,69 @@ def check_fang2024(results: dict) -> None:
     assert row["ms_per_step"] > 0
 
 
-SANITY_CHECKS = {"quickstart": check_quickstart, "fang2024": check_fang2024}
+def check_park2025(results: dict) -> None:
+    cfg = results["config"]
+    base, *rows = results["table"]
+    sizes = [64] + [cfg["width"]] * cfg["depth"] + [10]
+    shapes = [(sizes[i + 1], sizes[i]) for i in range(cfg["depth"] + 1)]
+    assert base["selection"] == "none"
+    assert base["params"] == sum(m * n + m for m, n in shapes)
+    # 64-32-10 after 3 epochs of Adam: 94.4% measured; an MLP that did not train is near 10%.
+    assert base["test_acc"] > 80
+    assert [row["selection"] for row in rows] == [
+        s for s in cfg["selections"] for _ in cfg["ranks"]
+    ]
+    for row in rows:
+        used = [int(r) for r in row["ranks_used"].split("/")]
+        saved = 0
+        for i, r in zip(cfg["compress_layers"], used, strict=True):
+            m, n = shapes[i]
+            # the break-even rank by brute force: the largest r with m r + r^2 + r n <= m n
+            r_star = max(r for r in range(min(m, n)) if m * r + r * r + r * n <= m * n)
+            assert r == min(row["rank"], r_star)
+            saved += m * n - (m * r + r * r + r * n)
+        assert row["params"] == base["params"] - saved
+        assert row["saved_pct"] == pytest.approx(100 * saved / base["params"])
+        assert 0 <= row["test_acc_min"] <= row["test_acc"] <= row["test_acc_max"] <= 100
+        # At the break-even rank (17 of 32 x 64) every selection keeps most of the layer:
+        # output errors 0.15-0.24 and accuracies 85-93% measured; a broken CUR (wrong core,
+        # wrong indices) gives errors near 1 and chance accuracy.
+        assert 0 < row["output_error"] < 0.5
+        assert row["test_acc"] > 50
+        assert row["compress_ms"] > 0
+
+
+def check_nouy2023(results: dict) -> None:
+    rows = {(row["design"], row["n"]): row for row in results["table"]}
+    m = results["config"]["dims"][0]
+    mlogm = math.ceil(m * math.log(m))
+    # Each design at the sizes it admits: the DPP only at n = m, repetitions at multiples of m.
+    assert set(rows) == {
+        *((d, n) for d in ("uniform", "optimal", "volume_rescaled") for n in (m, mlogm)),
+        ("dpp", m),
+        ("dpp_repetitions", m),
+    }
+    for row in rows.values():
+        assert 0 <= row["p_stable"] <= 1
+        for f in ("runge", "abs", "exp"):
+            # ||f - f_hat||^2 = ||f - P_m f||^2 + ||c_r||^2 >= the best error: ratio >= 1.
+            assert 1 <= row[f"{f}_median"] <= row[f"{f}_q90"] < math.inf
+    # Nouy & Michel's point at n = m: the repulsive DPP design is far better conditioned and
+    # more accurate than i.i.d. optimal points (observed median ratios ~1.9 vs ~6 for 40
+    # designs, median ||G - I||_2 0.81 vs 1.34). A factor 1.5 only fails on a broken sampler.
+    dpp, optimal = rows[("dpp", m)], rows[("optimal", m)]
+    assert dpp["median_dev"] < optimal["median_dev"]
+    for f in ("runge", "abs", "exp"):
+        assert 1.5 * dpp[f"{f}_median"] < optimal[f"{f}_median"], f
+    assert len(results["data"]) == len(rows)
+
+
+SANITY_CHECKS = {
+    "quickstart": check_quickstart,
+    "fang2024": check_fang2024,
+    "park2025": check_park2025,
+    "nouy2023": check_nouy2023,
+}
 
 
 def test_there_are_tiny_configs():
