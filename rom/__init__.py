@@ -1,12 +1,21 @@
 """`rom`: reduced-order modeling built on `spectral`.
 
 Full-order model -> reductor -> reduced model, in pure JAX (see DESIGN.md). This release
-has the compression and interpolation layer: POD (batch and streaming, in a weighted inner
-product) and empirical interpolation (EIM, DEIM, Q-DEIM). Full-order problems, Galerkin
-reduction and certified reduced bases follow.
+has POD (batch and streaming, in a weighted inner product), empirical interpolation (EIM,
+DEIM, Q-DEIM), affine full-order models (`rom.problems.thermal_block`), Galerkin reduction
+with the residual-based error estimator, and the weak greedy algorithm.
 """
 
+from .affine import AffineModel as AffineModel
 from .eim import Interpolant as Interpolant, deim as deim, eim as eim, qdeim as qdeim
+from .galerkin import (
+    ReducedModel as ReducedModel,
+    RieszRepresentatives as RieszRepresentatives,
+    galerkin as galerkin,
+    orthonormalize as orthonormalize,
+    riesz_representatives as riesz_representatives,
+)
+from .greedy import GreedyResult as GreedyResult, weak_greedy as weak_greedy
 from .pod import (
     PODResult as PODResult,
     StreamingPOD as StreamingPOD,
@@ -16,13 +25,21 @@ from .pod import (
 )
 
 __all__ = [
+    "AffineModel",
+    "GreedyResult",
     "Interpolant",
     "PODResult",
+    "ReducedModel",
+    "RieszRepresentatives",
     "StreamingPOD",
     "StreamingPODState",
     "deim",
     "eim",
+    "galerkin",
+    "orthonormalize",
     "pod",
     "qdeim",
+    "riesz_representatives",
     "streaming_pod",
+    "weak_greedy",
 ]
