@@ -22,6 +22,7 @@ from typing import Any
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import jax.scipy.linalg as jsl
 import jax.scipy.sparse.linalg as jspla
 import numpy as np
 from jax.experimental import sparse as jsparse
@@ -45,6 +46,10 @@ class AffineModel(eqx.Module):
         The parameter box; `solve` and reduced models check parameters against it.
     mass : Float[Array, " nnz"] or None
         The $L^2$ mass matrix on the same pattern, if the problem has one.
+    solver : {"cg", "dense"}
+        Jacobi-preconditioned conjugate gradients (any size; accurate to `cg_tol`), or a
+        dense Cholesky factorization (small problems, $O(n^3)$, accurate to rounding: for
+        studies that need the truth to machine precision).
     cg_tol : float
         Relative residual tolerance of the conjugate gradient solves.
     cg_maxiter : int
@@ -58,6 +63,7 @@ class AffineModel(eqx.Module):
     low: Float[Array, " Q"]
     high: Float[Array, " Q"]
     mass: Float[Array, " nnz"] | None = None
+    solver: str = eqx.field(static=True, default="cg")
     cg_tol: float = eqx.field(static=True, default=1e-12)
     cg_maxiter: int = eqx.field(static=True, default=20_000)
 
@@ -110,7 +116,15 @@ class AffineModel(eqx.Module):
         return self._matrix(self.mass)
 
     def solve_values(self, values: Array, b: Array) -> Array:
-        """Solve with the matrix of the given pattern values (SPD), by Jacobi-PCG."""
+        """Solve with the matrix of the given pattern values (SPD), by `solver`."""
+        if self.solver == "dense":
+            n = self.size
+            A = (
+                jnp.zeros((n, n), values.dtype)
+                .at[self.indices[:, 0], self.indices[:, 1]]
+                .add(values)
+            )
+            return jsl.cho_solve(jsl.cho_factor(A), b)
         return _jacobi_cg(self.indices, values, b, self.cg_tol, self.cg_maxiter)
 
     def solve(self, mu: Array) -> Float[Array, " n"]:

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .affine import AffineModel
-from .galerkin import ReducedModel, RieszRepresentatives, galerkin
+from .galerkin import ReducedModel, RieszRepresentatives, add_residual_column, galerkin
 
 
 class GreedyResult(NamedTuple):
@@ -42,11 +42,15 @@ class GreedyResult(NamedTuple):
         one is that of the final basis).
     selected : Float[Array, "N Q"]
         The parameters whose solutions span the basis, in order.
+    riesz : RieszRepresentatives
+        The estimator's Riesz representatives for the final basis (prefixes of its columns
+        are those of the smaller bases).
     """
 
     reduced_model: ReducedModel
     max_estimates: Float[Array, " K"]
     selected: Float[Array, "N Q"]
+    riesz: RieszRepresentatives
 
 
 class _State(NamedTuple):
@@ -55,6 +59,8 @@ class _State(NamedTuple):
     operators: Array  # (Q, K, K)
     rhs: Array  # (K,)
     count: Array  # number of basis vectors in use
+    residual_basis: Array  # (n, 1 + QK): X-orthonormal basis of the Riesz representatives
+    residual_factor: Array  # (1 + QK, 1 + QK): Z = residual_basis @ residual_factor
 
 
 def _reduced(model: AffineModel, state: _State, z0: Array) -> ReducedModel:
@@ -70,6 +76,7 @@ def _reduced(model: AffineModel, state: _State, z0: Array) -> ReducedModel:
         low=model.low,
         high=model.high,
         active=jnp.arange(K) < state.count,
+        residual_factor=state.residual_factor,
     )
 
 
@@ -83,11 +90,16 @@ def _extend(model: AffineModel, state: _State, mu: Array, z0: Array, training: A
     v = v / model.norm(v)
     V = V.at[:, N].set(v)
     Av = jnp.stack([model.term(q) @ v for q in range(model.num_parameters)])  # (Q, n)
-    terms = state.terms.at[:, :, N].set(jax.vmap(model.solve_product)(Av))
+    new_terms = jax.vmap(model.solve_product)(Av)
+    terms = state.terms.at[:, :, N].set(new_terms)
+    K = V.shape[1]
+    Qz, Rz = state.residual_basis, state.residual_factor
+    for q in range(model.num_parameters):
+        Qz, Rz = add_residual_column(model, Qz, Rz, new_terms[q], 1 + q * K + N)
     column = Av @ V  # (Q, K): v_j^T A_q v
     operators = state.operators.at[:, :, N].set(column).at[:, N, :].set(column)
     rhs = state.rhs.at[N].set(v @ model.rhs)
-    state = _State(V, terms, operators, rhs, N + 1)
+    state = _State(V, terms, operators, rhs, N + 1, Qz, Rz)
     reduced = _reduced(model, state, z0)
     return state, jax.vmap(reduced.estimate_error)(training)
 
@@ -133,12 +145,15 @@ def weak_greedy(
     alpha = jax.vmap(model.coercivity_lower_bound)(training)
     estimates = model.norm(z0) / alpha
     n, Q, K, dtype = model.size, model.num_parameters, max_basis, model.data.dtype
+    M = 1 + Q * K
+    residual = add_residual_column(model, jnp.zeros((n, M), dtype), jnp.zeros((M, M), dtype), z0, 0)
     state = _State(
         jnp.zeros((n, K), dtype),
         jnp.zeros((Q, n, K), dtype),
         jnp.zeros((Q, K, K), dtype),
         jnp.zeros((K,), dtype),
         jnp.asarray(0),
+        *residual,
     )
     selected, maxima = [], [float(jnp.max(estimates))]
     while True:
@@ -158,4 +173,4 @@ def weak_greedy(
     N = len(selected)
     riesz = RieszRepresentatives(z0, state.terms[:, :, :N])
     reduced = galerkin(model, state.basis[:, :N], riesz=riesz)
-    return GreedyResult(reduced, jnp.asarray(maxima), jnp.stack(selected))
+    return GreedyResult(reduced, jnp.asarray(maxima), jnp.stack(selected), riesz)

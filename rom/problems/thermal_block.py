@@ -65,6 +65,7 @@ def thermal_block(
     h: float = 1.0 / 100,
     *,
     parameter_range: tuple[float, float] = (0.1, 1.0),
+    solver: str = "cg",
     dtype=np.float64,
 ) -> AffineModel:
     r"""The thermal block problem as an `rom.AffineModel` on interior unknowns.
@@ -78,6 +79,8 @@ def thermal_block(
         pyMOR, block edges need not fall on mesh lines).
     parameter_range : (float, float)
         The box of every $\mu_q$ (pyMOR's default $[0.1, 1]$).
+    solver : {"cg", "dense"}
+        How the model solves (see `rom.AffineModel`).
     dtype : numpy dtype
         Of the assembled data.
     """
@@ -88,6 +91,8 @@ def thermal_block(
     if abs(n * h - 1.0) > 1e-9 or n < 2:
         raise ValueError(f"1/h must be an integer >= 2; got h={h} (1/h = {1.0 / h:g}).")
     low, high = parameter_range
+    if solver not in ("cg", "dense"):
+        raise ValueError(f"solver must be 'cg' or 'dense'; got solver={solver!r}.")
     if not 0 < low <= high:
         raise ValueError(f"parameter_range must satisfy 0 < low <= high; got {parameter_range}.")
     nodes, triangles = unit_square_mesh(n)
@@ -123,4 +128,5 @@ def thermal_block(
         low=jnp.full(Q, low, dtype),
         high=jnp.full(Q, high, dtype),
         mass=jnp.asarray(summed[Q], dtype),
+        solver=solver,
     )

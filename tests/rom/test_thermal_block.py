@@ -98,6 +98,26 @@ def test_estimator_bounds_the_error_on_test_parameters(greedy):
     )
 
 
+def test_stable_and_classical_residual_norms_agree_with_the_true_dual_norm(greedy):
+    # At moderate accuracy both evaluations equal ||X^-1 r||_X (computed from the actual
+    # residual by a full solve) to the CG tolerance; rom.galerkin's factorization of the
+    # Riesz representatives reproduces them (Z = Q R, Q orthonormal in X).
+    model, result = greedy
+    reduced = result.reduced_model
+    mu = jnp.asarray([0.3, 0.9, 0.15, 0.6])
+    c = reduced.solve(mu)
+    r = model.rhs - model.operator(mu) @ reduced.reconstruct(c)
+    truth = float(model.norm(model.solve_product(r)))
+    for evaluation in ("stable", "classical"):
+        np.testing.assert_allclose(
+            reduced.residual_norm(mu, evaluation=evaluation), truth, rtol=1e-6
+        )
+    rebuilt = rom.galerkin(model, reduced.basis, riesz=result.riesz)
+    np.testing.assert_allclose(rebuilt.residual_norm(mu), truth, rtol=1e-6)
+    with pytest.raises(ValueError, match="evaluation must be 'stable' or 'classical'"):
+        reduced.residual_norm(mu, evaluation="eim")
+
+
 def test_greedy_decays_and_the_reduced_model_jits_and_vmaps(greedy):
     model, result = greedy
     estimates = np.asarray(result.max_estimates)
