@@ -23,6 +23,10 @@ from .pod import (
     pod as pod,
     streaming_pod as streaming_pod,
 )
+from .semilinear import (
+    ReducedSemilinearModel as ReducedSemilinearModel,
+    SemilinearModel as SemilinearModel,
+)
 
 __all__ = [
     "AffineModel",
@@ -30,7 +34,9 @@ __all__ = [
     "Interpolant",
     "PODResult",
     "ReducedModel",
+    "ReducedSemilinearModel",
     "RieszRepresentatives",
+    "SemilinearModel",
     "StreamingPOD",
     "StreamingPODState",
     "deim",

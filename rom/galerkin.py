@@ -36,6 +36,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
 from .affine import AffineModel
+from .eim import Interpolant
+from .semilinear import ReducedSemilinearModel, SemilinearModel, galerkin_semilinear
 
 
 class RieszRepresentatives(NamedTuple):
@@ -146,8 +148,13 @@ def riesz_representatives(model: AffineModel, basis: Array) -> RieszRepresentati
 
 
 def galerkin(
-    model: AffineModel, basis: Array, /, *, riesz: RieszRepresentatives | None = None
-) -> ReducedModel:
+    model: AffineModel | SemilinearModel,
+    basis: Array,
+    /,
+    *,
+    riesz: RieszRepresentatives | None = None,
+    hyperreduction: Interpolant | None = None,
+) -> ReducedModel | ReducedSemilinearModel:
     r"""Project `model` onto `basis` (orthonormal in `model.product`; checked, also under jit).
 
     Parameters
@@ -159,12 +166,20 @@ def galerkin(
     riesz : RieszRepresentatives, optional
         Precomputed $X^{-1} f$ and $X^{-1} A_q V$ (the greedy extends them column by
         column); computed here otherwise ($1 + QN$ solves with $X$).
+    hyperreduction : Interpolant, optional
+        For a `rom.SemilinearModel`: a DEIM/EIM interpolant of its nonlinear term, which
+        the reduced model then evaluates at the interpolation indices only
+        (`rom.semilinear`). Affine models need none.
 
     Returns
     -------
-    ReducedModel
+    ReducedModel or ReducedSemilinearModel
         Jittable, `vmap`-able over parameters.
     """
+    if isinstance(model, SemilinearModel):
+        return galerkin_semilinear(model, basis, hyperreduction=hyperreduction)
+    if hyperreduction is not None:
+        raise ValueError("hyperreduction applies to nonlinear (semilinear) models only.")
     V = jnp.asarray(basis)
     if V.ndim != 2 or V.shape[0] != model.size or V.shape[1] < 1:
         raise ValueError(

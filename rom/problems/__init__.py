@@ -1,5 +1,6 @@
 """Full-order problems for the reduced-order models of `rom`."""
 
+from .nonlinear_elliptic import nonlinear_elliptic as nonlinear_elliptic
 from .thermal_block import thermal_block as thermal_block, unit_square_mesh as unit_square_mesh
 
-__all__ = ["thermal_block", "unit_square_mesh"]
+__all__ = ["nonlinear_elliptic", "thermal_block", "unit_square_mesh"]

@@ -141,12 +141,25 @@ def check_casenave2014(results: dict) -> None:
     assert rows[-1]["max_error"] < rows[0]["max_error"]
 
 
+def check_chaturantabut2010(results: dict) -> None:
+    rows = {(row["modes"], row["deim_points"]): row for row in results["table"]}
+    # POD-Galerkin and POD-DEIM with 5 modes: errors ~2e-4 and ~1e-3 measured on the tiny
+    # grid; more modes help; DEIM with m = k costs at most a modest factor over POD alone.
+    assert rows[(5, "all (POD only)")]["mean_error"] < rows[(2, "all (POD only)")]["mean_error"]
+    assert rows[(5, 5)]["mean_error"] < 1e-2
+    assert rows[(5, 5)]["mean_error"] < 20 * rows[(5, "all (POD only)")]["mean_error"]
+    for row in rows.values():
+        assert row["online_ms"] > 0
+        assert row["speedup"] > 0
+
+
 SANITY_CHECKS = {
     "quickstart": check_quickstart,
     "fang2024": check_fang2024,
     "park2025": check_park2025,
     "nouy2023": check_nouy2023,
     "casenave2014": check_casenave2014,
+    "chaturantabut2010": check_chaturantabut2010,
 }
 
 
