@@ -1,6 +1,18 @@
 """Full-order problems for the reduced-order models of `rom`."""
 
+from .fitzhugh_nagumo import (
+    FitzHughNagumo as FitzHughNagumo,
+    ReducedFitzHughNagumo as ReducedFitzHughNagumo,
+    fitzhugh_nagumo as fitzhugh_nagumo,
+)
 from .nonlinear_elliptic import nonlinear_elliptic as nonlinear_elliptic
 from .thermal_block import thermal_block as thermal_block, unit_square_mesh as unit_square_mesh
 
-__all__ = ["nonlinear_elliptic", "thermal_block", "unit_square_mesh"]
+__all__ = [
+    "FitzHughNagumo",
+    "ReducedFitzHughNagumo",
+    "fitzhugh_nagumo",
+    "nonlinear_elliptic",
+    "thermal_block",
+    "unit_square_mesh",
+]

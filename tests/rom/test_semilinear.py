@@ -98,3 +98,29 @@ def test_bad_input_is_a_clear_error(snapshots):
         rom.galerkin(model, pod_u.modes[:, :3], hyperreduction=rom.deim(jnp.eye(5)[:, :2]))
     with pytest.raises(ValueError, match="points must be an int >= 2"):
         nonlinear_elliptic(1)
+
+
+def test_fitzhugh_nagumo_reduction_is_exact_with_full_bases_and_converges():
+    from rom.problems import fitzhugh_nagumo
+
+    model = fitzhugh_nagumo(24, final_time=1.0, dt=0.01)
+    N = model.nodes
+    Y = model.simulate()
+    assert Y.shape == (100, 2 * N)
+    # The stimulus excites v at x = 0 first: v(0, t) leads v(1, t).
+    assert float(jnp.max(Y[:, 0])) > float(jnp.max(Y[:, N - 1]))
+    eye = jnp.eye(N)
+    full = model.reduce(eye, eye, rom.deim(eye))
+    np.testing.assert_allclose(full.simulate() @ full.basis.T, Y, rtol=1e-9, atol=1e-12)
+    V, W = Y[:, :N].T, Y[:, N:].T
+    pod_v, pod_w = rom.pod(V, rank=8), rom.pod(W, rank=8)
+    pod_f = rom.pod(model.nonlinear_term(V), rank=8)
+    errors = []
+    for k in (2, 4, 8):
+        reduced = model.reduce(pod_v.modes[:, :k], pod_w.modes[:, :k], rom.deim(pod_f.modes[:, :k]))
+        approx = reduced.simulate() @ reduced.basis.T
+        errors.append(float(jnp.linalg.norm(approx - Y) / jnp.linalg.norm(Y)))
+    assert errors[2] < errors[0]
+    assert errors[2] < 1e-2
+    with pytest.raises(ValueError, match="must have N = 24 rows"):
+        model.reduce(eye[:5], eye)
