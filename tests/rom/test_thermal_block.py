@@ -150,3 +150,13 @@ def test_bad_input_is_a_clear_error(greedy):
         rom.weak_greedy(model, jnp.ones((3, 2)), max_basis=2)
     with pytest.raises(ValueError, match="1/h must be an integer"):
         thermal_block((2, 2), 0.3)
+
+
+def test_orthonormalize_in_the_energy_product(greedy):
+    model, _ = greedy
+    vectors = jnp.asarray(np.random.default_rng(3).standard_normal((model.size, 3)))
+    Q = rom.orthonormalize(model, jnp.zeros((model.size, 0)), vectors)
+    np.testing.assert_allclose(Q.T @ (model.product @ Q), np.eye(3), atol=1e-10)
+    # Same span: the vectors are reproduced by their X-projection onto Q.
+    projected = Q @ (Q.T @ (model.product @ vectors))
+    np.testing.assert_allclose(projected, vectors, atol=1e-8)

@@ -211,3 +211,13 @@ def test_bad_input_is_a_clear_error():
         spectral.weighted_least_squares(
             features, jnp.linspace(-1, 1, 5), jnp.zeros(5), -jnp.ones(5)
         )
+
+
+def test_weighted_least_squares_under_jit_and_vmap():
+    features = LegendreFeatures(4)
+    x = jnp.linspace(-1, 1, 9)
+    ys = jnp.stack([jnp.exp(x), jnp.cos(x)])
+    batched = jax.jit(jax.vmap(lambda y: spectral.weighted_least_squares(features, x, y)))(ys)
+    for y, c in zip(ys, batched.coefficients, strict=True):
+        expected = np.linalg.lstsq(_legendre_numpy(np.asarray(x), 4), np.asarray(y), rcond=None)[0]
+        np.testing.assert_allclose(c, expected, rtol=1e-10, atol=1e-14)  # cos: odd terms ~0

@@ -236,3 +236,11 @@ def test_volume_cur_samples_columns_and_rows_by_volume():
     assert chi_square_p(rows, _volume_probabilities(A.T, k)) > P_VALUE
     np.testing.assert_array_equal(results.C[0], A[:, np.asarray(results.cols[0])])
     np.testing.assert_array_equal(results.R[0], A[np.asarray(results.rows[0]), :])
+
+
+def test_log_elementary_symmetric_under_jit_and_bad_input():
+    lam = jnp.asarray([1.0, 2.0, 3.0])
+    table = jax.jit(lambda v: spectral.log_elementary_symmetric(v, 2))(lam)
+    np.testing.assert_allclose(np.exp(np.asarray(table[-1])), [1.0, 6.0, 11.0], rtol=1e-12)
+    with pytest.raises(ValueError, match="k must be"):
+        spectral.log_elementary_symmetric(lam, -1)
