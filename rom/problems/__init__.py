@@ -1,5 +1,6 @@
 """Full-order problems for the reduced-order models of `rom`."""
 
+from .burgers import Burgers as Burgers, ReducedBurgers as ReducedBurgers, burgers as burgers
 from .fitzhugh_nagumo import (
     FitzHughNagumo as FitzHughNagumo,
     ReducedFitzHughNagumo as ReducedFitzHughNagumo,
@@ -9,8 +10,11 @@ from .nonlinear_elliptic import nonlinear_elliptic as nonlinear_elliptic
 from .thermal_block import thermal_block as thermal_block, unit_square_mesh as unit_square_mesh
 
 __all__ = [
+    "Burgers",
     "FitzHughNagumo",
+    "ReducedBurgers",
     "ReducedFitzHughNagumo",
+    "burgers",
     "fitzhugh_nagumo",
     "nonlinear_elliptic",
     "thermal_block",

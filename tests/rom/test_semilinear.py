@@ -124,3 +124,34 @@ def test_fitzhugh_nagumo_reduction_is_exact_with_full_bases_and_converges():
     assert errors[2] < 1e-2
     with pytest.raises(ValueError, match="must have N = 24 rows"):
         model.reduce(eye[:5], eye)
+
+
+def test_burgers_reduction_is_exact_with_full_bases_and_converges():
+    from rom.problems import burgers
+
+    model = burgers(40, final_time=0.2, dt=0.002, viscosity_range=(0.01, 0.05))
+    nu = 0.02
+    Y = model.simulate(nu)
+    n = Y.shape[1]
+    # Oracle for the convective term: -(u^2/2)_x by central differences, written out.
+    u = np.asarray(Y[10])
+    padded = np.concatenate([[0.0], u, [0.0]])
+    expected = -(padded[2:] ** 2 - padded[:-2] ** 2) / 4 * (n + 1)
+    np.testing.assert_allclose(model.convection(jnp.asarray(u)), expected, rtol=1e-12)
+    eye = jnp.eye(n)
+    for hyper in (None, rom.deim(eye)):
+        full = model.reduce(eye, hyper)
+        np.testing.assert_allclose(full.simulate(nu) @ full.basis.T, Y, rtol=1e-9, atol=1e-12)
+    pod_u = rom.pod(Y.T, rank=12)
+    pod_n = rom.pod(jax.vmap(model.convection)(Y).T, rank=16)
+    errors = []
+    for k in (3, 6, 12):
+        reduced = model.reduce(pod_u.modes[:, :k], rom.deim(pod_n.modes[:, : k + 4]))
+        approx = reduced.simulate(nu) @ reduced.basis.T
+        errors.append(float(jnp.linalg.norm(approx - Y) / jnp.linalg.norm(Y)))
+    assert errors[2] < errors[0]
+    assert errors[2] < 1e-3
+    with pytest.raises(eqx.EquinoxRuntimeError, match="outside the model's viscosity range"):
+        model.simulate(0.5)
+    with pytest.raises(ValueError, match=r"basis must be \(n, k\) = \(40, k\)"):
+        model.reduce(eye[:5])
