@@ -13,7 +13,6 @@ The goal: at least 50x online speed-up at relative error $\le 10^{-3}$.
 """
 
 import dataclasses
-import time
 from typing import Any
 
 import equinox as eqx
@@ -27,6 +26,7 @@ from rom.problems import burgers
 
 from ._config import require_positive
 from ._progress import Progress, no_progress
+from .benchmarks._timing import median_time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,14 +70,6 @@ class Config:
             raise ValueError("modes and deim_points must be non-empty lists.")
 
 
-def _time(fn, repeats: int) -> float:
-    jax.block_until_ready(fn())
-    start = time.perf_counter()
-    for _ in range(repeats):
-        jax.block_until_ready(fn())
-    return (time.perf_counter() - start) / repeats
-
-
 def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
     """Errors and speed-ups of POD-DEIM Burgers against (modes, DEIM points)."""
     low, high = cfg.viscosity_range
@@ -91,7 +83,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
     pod_u, pod_n = rom.pod(snapshots, rank=kmax), rom.pod(convection, rank=kmax)
     test = np.random.default_rng(cfg.seed).uniform(low, high, cfg.test)
     truths = [simulate(model, nu) for nu in test]
-    full_s = _time(lambda: simulate(model, test[0]), 3)
+    full_s = median_time(lambda: simulate(model, test[0]), 3)[0]
     reduced_simulate = eqx.filter_jit(lambda r, nu: r.simulate(nu))
     table, example = [], None
     settings = [(k, m) for k in cfg.modes for m in cfg.deim_points]
@@ -101,7 +93,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
         for nu, truth in zip(test, truths, strict=True):
             approx = reduced_simulate(reduced, nu) @ reduced.basis.T
             errors.append(float(jnp.linalg.norm(approx - truth) / jnp.linalg.norm(truth)))
-        seconds = _time(lambda reduced=reduced: reduced_simulate(reduced, test[0]), 10)
+        seconds = median_time(lambda reduced=reduced: reduced_simulate(reduced, test[0]), 10)[0]
         table.append(
             {
                 "modes": k,

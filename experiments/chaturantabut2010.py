@@ -15,7 +15,6 @@ nonlinearity on all $n$ entries) is the reference row.
 """
 
 import dataclasses
-import time
 from typing import Any
 
 import equinox as eqx
@@ -29,6 +28,7 @@ from rom.problems import nonlinear_elliptic
 
 from ._config import require_positive
 from ._progress import Progress, no_progress
+from .benchmarks._timing import median_time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,14 +70,6 @@ class Config:
             )
 
 
-def _time(fn, repeats: int) -> float:
-    jax.block_until_ready(fn())
-    start = time.perf_counter()
-    for _ in range(repeats):
-        jax.block_until_ready(fn())
-    return (time.perf_counter() - start) / repeats
-
-
 def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
     """Errors and online speed-up of POD-DEIM against (modes, DEIM points)."""
     model = nonlinear_elliptic(cfg.points)
@@ -92,7 +84,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
     rng = np.random.default_rng(cfg.seed)
     test = jnp.asarray(rng.uniform(0.01, 10.0, (cfg.test_parameters, 2)))
     truths = jnp.stack([solve(model, mu) for mu in test])
-    full_s = _time(lambda: solve(model, test[0]), 3)
+    full_s = median_time(lambda: solve(model, test[0]), 3)[0]
     reduced_solve = eqx.filter_jit(lambda r, mus: jax.vmap(r.solve)(mus))
     single = eqx.filter_jit(lambda r, mu: r.solve(mu))
 
@@ -102,7 +94,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
         errors = np.asarray(
             jnp.linalg.norm(truths - approx, axis=1) / jnp.linalg.norm(truths, axis=1)
         )
-        seconds = _time(lambda: single(reduced, test[0]), 50)
+        seconds = median_time(lambda: single(reduced, test[0]), 50)[0]
         return errors, seconds
 
     table = []

@@ -13,11 +13,9 @@ nodes, full against reduced.
 """
 
 import dataclasses
-import time
 from typing import Any
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 from matplotlib.figure import Figure
@@ -27,6 +25,7 @@ from rom.problems import fitzhugh_nagumo
 
 from ._config import require_positive
 from ._progress import Progress, no_progress
+from .benchmarks._timing import median_time
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,21 +58,13 @@ class Config:
             raise ValueError("modes and deim_points must be non-empty lists.")
 
 
-def _time(fn, repeats: int) -> float:
-    jax.block_until_ready(fn())
-    start = time.perf_counter()
-    for _ in range(repeats):
-        jax.block_until_ready(fn())
-    return (time.perf_counter() - start) / repeats
-
-
 def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
     """Trajectory errors and speed-ups of POD-DEIM against (modes, DEIM points)."""
     model = fitzhugh_nagumo(cfg.nodes, final_time=cfg.final_time, dt=cfg.dt)
     N = model.nodes
     simulate = eqx.filter_jit(lambda m: m.simulate())
     Y = simulate(model)
-    full_s = _time(lambda: simulate(model), 3)
+    full_s = median_time(lambda: simulate(model), 3)[0]
     V, W = Y[:, :N].T, Y[:, N:].T
     kmax = max(max(cfg.modes), max(cfg.deim_points))
     pod_v, pod_w = rom.pod(V, rank=kmax), rom.pod(W, rank=kmax)
@@ -87,7 +78,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
         states = reduced_simulate(reduced)
         approx = states @ reduced.basis.T
         error = float(jnp.linalg.norm(approx[:, :N] - Y[:, :N]) / jnp.linalg.norm(Y[:, :N]))
-        seconds = _time(lambda reduced=reduced: reduced_simulate(reduced), 10)
+        seconds = median_time(lambda reduced=reduced: reduced_simulate(reduced), 10)[0]
         table.append(
             {
                 "modes": k,

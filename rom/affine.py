@@ -28,6 +28,8 @@ import numpy as np
 from jax.experimental import sparse as jsparse
 from jaxtyping import Array, Float, Int
 
+from ._parameters import check_parameter
+
 
 class AffineModel(eqx.Module):
     r"""$\sum_q \mu_q A_q\, u = f$ on a shared sparsity pattern, with an energy product.
@@ -83,17 +85,7 @@ class AffineModel(eqx.Module):
 
     def check_parameter(self, mu: Array) -> Array:
         """`mu` as an array, raising (also under jit) if it leaves the parameter box."""
-        mu = jnp.asarray(mu, self.data.dtype)
-        if mu.shape != (self.num_parameters,):
-            raise ValueError(
-                f"mu must have shape ({self.num_parameters},), one value per affine term; got "
-                f"shape {mu.shape}."
-            )
-        return eqx.error_if(
-            mu,
-            jnp.any((mu < self.low) | (mu > self.high)),
-            "mu is outside the model's parameter range [low, high].",
-        )
+        return check_parameter(mu, self.low, self.high, self.data.dtype)
 
     def operator(self, mu: Array) -> jsparse.BCOO:
         r"""$A(\mu)$ as a BCOO matrix."""

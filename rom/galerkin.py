@@ -35,6 +35,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
+from ._parameters import check_parameter
 from .affine import AffineModel
 from .eim import Interpolant
 from .semilinear import ReducedSemilinearModel, SemilinearModel, galerkin_semilinear
@@ -92,17 +93,7 @@ class ReducedModel(eqx.Module):
     active: Bool[Array, " N"] | None = None
 
     def _check(self, mu: Array) -> Array:
-        mu = jnp.asarray(mu, self.rhs.dtype)
-        if mu.shape != self.low.shape:
-            raise ValueError(
-                f"mu must have shape {self.low.shape}, one value per affine term; got shape "
-                f"{mu.shape}."
-            )
-        return eqx.error_if(
-            mu,
-            jnp.any((mu < self.low) | (mu > self.high)),
-            "mu is outside the model's parameter range [low, high].",
-        )
+        return check_parameter(mu, self.low, self.high, self.rhs.dtype)
 
     def solve(self, mu: Array) -> Float[Array, " N"]:
         r"""Reduced coefficients $c(\mu)$, $O(QN^2 + N^3)$."""

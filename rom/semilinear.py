@@ -26,6 +26,7 @@ import jax.numpy as jnp
 from jax.experimental import sparse as jsparse
 from jaxtyping import Array, Float, Int
 
+from ._parameters import check_parameter
 from .affine import _jacobi_cg
 from .eim import Interpolant
 
@@ -72,14 +73,7 @@ class SemilinearModel(eqx.Module):
 
     def check_parameter(self, mu: Array) -> Array:
         """`mu` as an array, raising (also under jit) outside the parameter box."""
-        mu = jnp.asarray(mu, self.rhs.dtype)
-        if mu.shape != self.low.shape:
-            raise ValueError(f"mu must have shape {self.low.shape}; got shape {mu.shape}.")
-        return eqx.error_if(
-            mu,
-            jnp.any((mu < self.low) | (mu > self.high)),
-            "mu is outside the model's parameter range [low, high].",
-        )
+        return check_parameter(mu, self.low, self.high, self.rhs.dtype)
 
     def residual(self, u: Array, mu: Array) -> Array:
         r"""$L u + g(u; \mu) - f$."""
@@ -139,12 +133,7 @@ class ReducedSemilinearModel(eqx.Module):
 
     def solve(self, mu: Array) -> Float[Array, " k"]:
         """Reduced coefficients by Newton's method, $O(k^3 + mk)$ per step."""
-        mu = jnp.asarray(mu, self.rhs.dtype)
-        mu = eqx.error_if(
-            mu,
-            jnp.any((mu < self.low) | (mu > self.high)),
-            "mu is outside the model's parameter range [low, high].",
-        )
+        mu = check_parameter(mu, self.low, self.high, self.rhs.dtype)
         derivative = jax.vmap(jax.grad(self.nonlinearity), in_axes=(0, None))
 
         def residual(c):
