@@ -34,7 +34,6 @@ import numpy as np
 from matplotlib.figure import Figure
 
 import rom
-from rom.galerkin import residual_factorization
 from rom.problems import thermal_block
 
 from ._config import require_positive
@@ -99,25 +98,10 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
     mus = jnp.asarray(np.random.default_rng(cfg.seed).uniform(0.1, 1.0, (cfg.test_parameters, Q)))
     solve = eqx.filter_jit(lambda m, mu: m.solve(mu))
     truths = jnp.stack([solve(model, mu) for mu in mus])
-    X = model.product
     table, data = [], {"error": [], "classical": [], "stable": []}
     for N in progress(range(1, basis.shape[1] + 1), desc="casenave2014 basis sizes"):
-        V = basis[:, :N]
-        terms = riesz.terms[:, :, :N]
-        flat = jnp.moveaxis(terms, 0, 1).reshape(model.size, -1)
-        Z = jnp.concatenate([riesz.rhs[:, None], flat], axis=1)
-        gram = Z.T @ (X @ Z)
-        _, factor = residual_factorization(model, Z)
-        reduced = rom.ReducedModel(
-            operators=jnp.stack([V.T @ (model.term(q) @ V) for q in range(Q)]),
-            rhs=V.T @ model.rhs,
-            gram=0.5 * (gram + gram.T),
-            basis=V,
-            reference=model.reference,
-            low=model.low,
-            high=model.high,
-            residual_factor=factor,
-        )
+        prefix = rom.RieszRepresentatives(riesz.rhs, riesz.terms[:, :, :N])
+        reduced = rom.galerkin(model, basis[:, :N], riesz=prefix)
         error, classical, stable = (np.asarray(a) for a in _evaluate(reduced, truths, mus, model))
         data["error"].append(error)
         data["classical"].append(classical)
