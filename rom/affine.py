@@ -5,10 +5,17 @@ $$A(\mu)\, u(\mu) = f, \qquad A(\mu) = \sum_{q=1}^Q \mu_q A_q,$$
 with every $A_q$ stored on one shared sparsity pattern (the union of their patterns), so
 $A(\mu)$ is a `jax.experimental.sparse.BCOO` matrix whose data is the product
 $\mu^\top D$ of the parameter vector with the $Q \times \text{nnz}$ data array: assembling it
-for a new parameter costs one small matrix-vector product. Solves run the conjugate
-gradient method (`jax.scipy.sparse.linalg.cg`) with a Jacobi preconditioner, jittable and
-`vmap`-able over parameters; $A(\mu)$ must be symmetric positive definite on the parameter
-box (coercive problems, the setting of the reduced basis method).
+for a new parameter costs one small matrix-vector product. $A(\mu)$ must be symmetric
+positive definite on the parameter box (coercive problems, the setting of the reduced
+basis method). Solves are jittable and `vmap`-able over parameters, by one of
+
+- ``"banded"``: a sparse direct solve, `spectral.banded_cholesky` after a
+  bandwidth-reducing ordering of the pattern ($O(n \beta^2)$ to factor, $O(n \beta)$ per
+  right-hand side for bandwidth $\beta$; accurate to rounding). The product $X$ is factored
+  once and reused (`product_factor`) for the many Riesz representatives of the estimator;
+- ``"cg"``: conjugate gradients with a Jacobi preconditioner
+  (`jax.scipy.sparse.linalg.cg`), for patterns too wide to factor;
+- ``"dense"``: a dense Cholesky factorization, for small problems.
 
 The model carries its energy product $X = A(\bar\mu)$ at a reference parameter
 $\bar\mu$ (the $H^1_0$ product of the thermal block, $\bar\mu = 1$), for which the
@@ -16,6 +23,7 @@ min-theta bound $\alpha(\mu) \ge \min_q \mu_q / \bar\mu_q$ (Patera & Rozza 2007)
 lower bound of the coercivity constant when every $A_q$ is positive semidefinite.
 """
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -28,7 +36,11 @@ import numpy as np
 from jax.experimental import sparse as jsparse
 from jaxtyping import Array, Float, Int
 
+from spectral import BandedPattern, banded_cholesky, banded_pattern
+
 from ._parameters import check_parameter
+
+SOLVERS = ("banded", "cg", "dense")
 
 
 class AffineModel(eqx.Module):
@@ -48,10 +60,12 @@ class AffineModel(eqx.Module):
         The parameter box; `solve` and reduced models check parameters against it.
     mass : Float[Array, " nnz"] or None
         The $L^2$ mass matrix on the same pattern, if the problem has one.
-    solver : {"cg", "dense"}
-        Jacobi-preconditioned conjugate gradients (any size; accurate to `cg_tol`), or a
-        dense Cholesky factorization (small problems, $O(n^3)$, accurate to rounding: for
-        studies that need the truth to machine precision).
+    solver : {"banded", "cg", "dense"}
+        A sparse direct solve (needs `banded`; see `with_solver`), Jacobi-preconditioned
+        conjugate gradients (any size; accurate to `cg_tol`), or a dense Cholesky
+        factorization (small problems, $O(n^3)$).
+    banded : spectral.BandedPattern or None
+        The ordering of the pattern for ``solver="banded"``.
     cg_tol : float
         Relative residual tolerance of the conjugate gradient solves.
     cg_maxiter : int
@@ -66,6 +80,7 @@ class AffineModel(eqx.Module):
     high: Float[Array, " Q"]
     mass: Float[Array, " nnz"] | None = None
     solver: str = eqx.field(static=True, default="cg")
+    banded: BandedPattern | None = None
     cg_tol: float = eqx.field(static=True, default=1e-12)
     cg_maxiter: int = eqx.field(static=True, default=20_000)
 
@@ -107,8 +122,28 @@ class AffineModel(eqx.Module):
             raise ValueError("this model has no mass matrix.")
         return self._matrix(self.mass)
 
-    def solve_values(self, values: Array, b: Array) -> Array:
-        """Solve with the matrix of the given pattern values (SPD), by `solver`."""
+    def with_solver(self, solver: str) -> "AffineModel":
+        """The same model, solving by `solver`; ``"banded"`` orders the pattern (host, once)."""
+        if solver not in SOLVERS:
+            raise ValueError(f"solver must be one of {SOLVERS}; got solver={solver!r}.")
+        banded = self.banded
+        if solver == "banded" and banded is None:
+            banded = banded_pattern(np.asarray(self.indices), self.size)
+        return dataclasses.replace(self, solver=solver, banded=banded)
+
+    def factor(self, values: Array):
+        """A factorization of the matrix with these pattern values (SPD): ``.solve(b)``.
+
+        `b` is a vector or an $(n, k)$ matrix of right-hand sides. For ``"cg"`` nothing is
+        factored; each `solve` runs conjugate gradients.
+        """
+        if self.solver == "banded":
+            if self.banded is None:
+                raise ValueError(
+                    "solver='banded' needs the ordered pattern: build the model with "
+                    "model.with_solver('banded')."
+                )
+            return banded_cholesky(self.banded, values)
         if self.solver == "dense":
             n = self.size
             A = (
@@ -116,16 +151,24 @@ class AffineModel(eqx.Module):
                 .at[self.indices[:, 0], self.indices[:, 1]]
                 .add(values)
             )
-            return jsl.cho_solve(jsl.cho_factor(A), b)
-        return _jacobi_cg(self.indices, values, b, self.cg_tol, self.cg_maxiter)
+            return DenseCholesky(jnp.linalg.cholesky(A))
+        return JacobiCG(self.indices, values, self.cg_tol, self.cg_maxiter)
+
+    def solve_values(self, values: Array, b: Array) -> Array:
+        """Solve with the matrix of the given pattern values (SPD), by `solver`."""
+        return self.factor(values).solve(b)
 
     def solve(self, mu: Array) -> Float[Array, " n"]:
         r"""$u(\mu)$."""
         return self.solve_values(self.check_parameter(mu) @ self.data, self.rhs)
 
+    def product_factor(self):
+        r"""`factor` of the product $X$: factor once, then ``.solve(b)`` for each $X^{-1} b$."""
+        return self.factor(self.reference @ self.data)
+
     def solve_product(self, b: Array) -> Array:
         r"""$X^{-1} b$ (Riesz representatives in the energy product)."""
-        return self.solve_values(self.reference @ self.data, b)
+        return self.product_factor().solve(b)
 
     def coercivity_lower_bound(self, mu: Array) -> Array:
         r"""The min-theta bound $\min_q \mu_q / \bar\mu_q \le \alpha(\mu)$."""
@@ -134,6 +177,31 @@ class AffineModel(eqx.Module):
     def norm(self, u: Array) -> Array:
         r"""$\lVert u\rVert_X = \sqrt{u^\top X u}$."""
         return jnp.sqrt(jnp.maximum(u @ (self.product @ u), 0.0))
+
+
+class DenseCholesky(eqx.Module):
+    """A dense Cholesky factor $L$: ``solve(b)`` for a vector or an $(n, k)$ matrix."""
+
+    lower: Float[Array, "n n"]
+
+    def solve(self, b: Array) -> Array:
+        """$A^{-1} b$ by two triangular solves."""
+        return jsl.cho_solve((self.lower, True), b)
+
+
+class JacobiCG(eqx.Module):
+    """Jacobi-preconditioned conjugate gradients with a sparse SPD matrix, column by column."""
+
+    indices: Int[Array, "nnz 2"]
+    values: Float[Array, " nnz"]
+    tol: float = eqx.field(static=True)
+    maxiter: int = eqx.field(static=True)
+
+    def solve(self, b: Array) -> Array:
+        """$A^{-1} b$ to the relative residual `tol`, each column on its own."""
+        if b.ndim == 2:
+            return jax.vmap(self.solve, in_axes=1, out_axes=1)(b)
+        return _jacobi_cg(self.indices, self.values, b, self.tol, self.maxiter)
 
 
 @functools.partial(jax.jit, static_argnames=("tol", "maxiter"))

@@ -132,10 +132,10 @@ class ReducedModel(eqx.Module):
 
 
 def riesz_representatives(model: AffineModel, basis: Array) -> RieszRepresentatives:
-    """The $1 + QN$ solves with the product the estimator needs (batched by vmap)."""
-    solve = jax.vmap(model.solve_product, in_axes=1, out_axes=1)
-    terms = jnp.stack([solve(model.term(q) @ basis) for q in range(model.num_parameters)])
-    return RieszRepresentatives(model.solve_product(model.rhs), terms)
+    """The $1 + QN$ solves with the product the estimator needs (one factorization of $X$)."""
+    factor = model.product_factor()
+    terms = jnp.stack([factor.solve(model.term(q) @ basis) for q in range(model.num_parameters)])
+    return RieszRepresentatives(factor.solve(model.rhs), terms)
 
 
 def galerkin(

@@ -81,7 +81,7 @@ def _reduced(model: AffineModel, state: _State, z0: Array) -> ReducedModel:
 
 
 @eqx.filter_jit
-def _extend(model: AffineModel, state: _State, mu: Array, z0: Array, training: Array):
+def _extend(model: AffineModel, product_factor, state: _State, mu, z0, training: Array):
     """Add the solution at mu to the basis; return the new state and the training estimates."""
     V, X, N = state.basis, model.product, state.count
     v = model.solve(mu)
@@ -90,7 +90,7 @@ def _extend(model: AffineModel, state: _State, mu: Array, z0: Array, training: A
     v = v / model.norm(v)
     V = V.at[:, N].set(v)
     Av = jnp.stack([model.term(q) @ v for q in range(model.num_parameters)])  # (Q, n)
-    new_terms = jax.vmap(model.solve_product)(Av)
+    new_terms = product_factor.solve(Av.T).T
     terms = state.terms.at[:, :, N].set(new_terms)
     K = V.shape[1]
     Qz, Rz = state.residual_basis, state.residual_factor
@@ -141,7 +141,8 @@ def weak_greedy(
     )
     if not isinstance(max_basis, int) or not 1 <= max_basis <= model.size:
         raise ValueError(f"max_basis must be an int in [1, {model.size}]; got {max_basis}.")
-    z0 = model.solve_product(model.rhs)
+    product_factor = model.product_factor()  # X is factored once (solver "banded", "dense")
+    z0 = product_factor.solve(model.rhs)
     alpha = jax.vmap(model.coercivity_lower_bound)(training)
     estimates = model.norm(z0) / alpha
     n, Q, K, dtype = model.size, model.num_parameters, max_basis, model.data.dtype
@@ -163,7 +164,7 @@ def weak_greedy(
             break
         mu = training[jnp.argmax(estimates)]
         selected.append(mu)
-        state, estimates = _extend(model, state, mu, z0, training)
+        state, estimates = _extend(model, product_factor, state, mu, z0, training)
         maxima.append(float(jnp.max(estimates)))
     if not selected:
         raise ValueError(

@@ -7,6 +7,13 @@ public API.
 """
 
 from ._results import EighResult as EighResult, SVDResult as SVDResult
+from .banded import (
+    BandedCholesky as BandedCholesky,
+    BandedPattern as BandedPattern,
+    banded_cholesky as banded_cholesky,
+    banded_pattern as banded_pattern,
+    reverse_cuthill_mckee as reverse_cuthill_mckee,
+)
 from .cur_compression import (
     CURCompressionReport as CURCompressionReport,
     CURLinear as CURLinear,
@@ -80,6 +87,8 @@ from .selection import (
 
 __all__ = [
     "GPHM",
+    "BandedCholesky",
+    "BandedPattern",
     "CURCompressionReport",
     "CURLinear",
     "CURResult",
@@ -99,6 +108,8 @@ __all__ = [
     "advection_residual",
     "allen_cahn_residual",
     "aslinearoperator",
+    "banded_cholesky",
+    "banded_pattern",
     "block_krylov_svd",
     "compress_linear_layers",
     "cur",
@@ -131,6 +142,7 @@ __all__ = [
     "randomized_eigh",
     "randomized_range_finder",
     "randomized_svd",
+    "reverse_cuthill_mckee",
     "sample_design",
     "solve_lyapunov",
     "spectral_mixture",

@@ -13,7 +13,7 @@ pyMOR's `rb_greedy` with a `CoerciveRBReductor`). Online, on 100 random test par
 - the time of a reduced solve plus estimate per parameter: ours batched with `vmap` over
   the 100 parameters (total / 100) and one jitted call, pyMOR's `rom.solve(mu)` +
   `rom.estimate_error(mu)` in a loop;
-- the full solve (ours: Jacobi-preconditioned conjugate gradients in JAX; pyMOR: SciPy's
+- the full solve (ours: a banded sparse Cholesky in JAX, `spectral.banded_cholesky`; pyMOR: SciPy's
   sparse direct solver).
 
 pyMOR comes from the optional extra ``pip install -e ".[pymor]"``; without it the

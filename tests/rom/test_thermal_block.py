@@ -5,6 +5,8 @@ NumPy solves of the assembled matrices, the exact error of the reduced solution 
 the full solve (the estimator must bound it: effectivity >= 1), and pyMOR's node count.
 """
 
+import dataclasses
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -160,3 +162,24 @@ def test_orthonormalize_in_the_energy_product(greedy):
     # Same span: the vectors are reproduced by their X-projection onto Q.
     projected = Q @ (Q.T @ (model.product @ vectors))
     np.testing.assert_allclose(projected, vectors, atol=1e-8)
+
+
+def test_the_three_solvers_agree_with_a_dense_solve():
+    banded = thermal_block((2, 2), 1 / 12)  # the default: sparse direct (banded Cholesky)
+    mu = jnp.array([0.1, 0.9, 0.4, 0.6])
+    A = _dense(banded, np.asarray(mu) @ np.asarray(banded.data))
+    expected = np.linalg.solve(A, np.asarray(banded.rhs))
+    for solver in ("banded", "cg", "dense"):
+        model = banded.with_solver(solver)
+        # Direct solves are exact to rounding (cond(A) ~ 1e3 here); CG stops at 1e-12.
+        np.testing.assert_allclose(model.solve(mu), expected, rtol=1e-9)
+    B = jnp.stack([banded.rhs, 2 * banded.rhs], axis=1)
+    np.testing.assert_allclose(
+        banded.product_factor().solve(B),
+        banded.with_solver("cg").product_factor().solve(B),
+        rtol=1e-9,
+    )
+    with pytest.raises(ValueError, match="solver must be one of"):
+        banded.with_solver("lu")
+    with pytest.raises(ValueError, match="needs the ordered pattern"):
+        dataclasses.replace(banded, banded=None).solve(mu)
