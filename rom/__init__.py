@@ -3,7 +3,8 @@
 Full-order model -> reductor -> reduced model, in pure JAX (see DESIGN.md). This release
 has POD (batch and streaming, in a weighted inner product), empirical interpolation (EIM,
 DEIM, Q-DEIM), affine full-order models (`rom.problems.thermal_block`), Galerkin reduction
-with the residual-based error estimator, and the weak greedy algorithm.
+with the residual-based error estimator, the weak greedy algorithm, linear parabolic models
+with POD-greedy, and semilinear models with DEIM hyper-reduction.
 """
 
 from .affine import AffineModel as AffineModel
@@ -16,6 +17,11 @@ from .galerkin import (
     riesz_representatives as riesz_representatives,
 )
 from .greedy import GreedyResult as GreedyResult, weak_greedy as weak_greedy
+from .parabolic import (
+    ParabolicModel as ParabolicModel,
+    ReducedParabolicModel as ReducedParabolicModel,
+    galerkin_parabolic as galerkin_parabolic,
+)
 from .pod import (
     PODResult as PODResult,
     StreamingPOD as StreamingPOD,
@@ -23,6 +29,7 @@ from .pod import (
     pod as pod,
     streaming_pod as streaming_pod,
 )
+from .pod_greedy import PODGreedyResult as PODGreedyResult, pod_greedy as pod_greedy
 from .semilinear import (
     ReducedSemilinearModel as ReducedSemilinearModel,
     SemilinearModel as SemilinearModel,
@@ -32,8 +39,11 @@ __all__ = [
     "AffineModel",
     "GreedyResult",
     "Interpolant",
+    "PODGreedyResult",
     "PODResult",
+    "ParabolicModel",
     "ReducedModel",
+    "ReducedParabolicModel",
     "ReducedSemilinearModel",
     "RieszRepresentatives",
     "SemilinearModel",
@@ -42,8 +52,10 @@ __all__ = [
     "deim",
     "eim",
     "galerkin",
+    "galerkin_parabolic",
     "orthonormalize",
     "pod",
+    "pod_greedy",
     "qdeim",
     "riesz_representatives",
     "streaming_pod",

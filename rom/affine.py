@@ -25,6 +25,7 @@ lower bound of the coercivity constant when every $A_q$ is positive semidefinite
 
 import dataclasses
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import equinox as eqx
@@ -38,13 +39,13 @@ from jaxtyping import Array, Float, Int
 
 from spectral import BandedPattern, banded_cholesky, banded_pattern
 
-from ._parameters import check_parameter
+from ._parameters import check_parameter, coercivity_bound, term_coefficients
 
 SOLVERS = ("banded", "cg", "dense")
 
 
 class AffineModel(eqx.Module):
-    r"""$\sum_q \mu_q A_q\, u = f$ on a shared sparsity pattern, with an energy product.
+    r"""$\sum_q \theta_q(\mu) A_q\, u = f$ on a shared sparsity pattern, with an energy product.
 
     Attributes
     ----------
@@ -55,9 +56,16 @@ class AffineModel(eqx.Module):
     rhs : Float[Array, " n"]
         $f$.
     reference : Float[Array, " Q"]
-        $\bar\mu$: the product is $X = A(\bar\mu)$.
-    low, high : Float[Array, " Q"]
+        $\bar\theta$: the product is $X = \sum_q \bar\theta_q A_q$ (for $\theta = \mu$,
+        $X = A(\bar\mu)$).
+    low, high : Float[Array, " p"]
         The parameter box; `solve` and reduced models check parameters against it.
+    theta : callable or None
+        The coefficient function $\mu \mapsto \theta(\mu) \in \mathbb R^Q$ (jittable), or
+        None for $\theta(\mu) = \mu$ (then $p = Q$).
+    coercivity : callable or None
+        $\mu \mapsto \alpha_{LB}(\mu)$, a lower bound of the coercivity constant in $X$; by
+        default the min-theta bound, valid for $\theta = \mu > 0$ and PSD terms.
     mass : Float[Array, " nnz"] or None
         The $L^2$ mass matrix on the same pattern, if the problem has one.
     solver : {"banded", "cg", "dense"}
@@ -79,6 +87,8 @@ class AffineModel(eqx.Module):
     low: Float[Array, " Q"]
     high: Float[Array, " Q"]
     mass: Float[Array, " nnz"] | None = None
+    theta: Callable | None = None
+    coercivity: Callable | None = None
     solver: str = eqx.field(static=True, default="cg")
     banded: BandedPattern | None = None
     cg_tol: float = eqx.field(static=True, default=1e-12)
@@ -91,8 +101,17 @@ class AffineModel(eqx.Module):
 
     @property
     def num_parameters(self) -> int:
-        """$Q$."""
+        r"""$p$, the dimension of $\mu$."""
+        return self.low.shape[0]
+
+    @property
+    def num_terms(self) -> int:
+        """$Q$, the number of affine terms."""
         return self.data.shape[0]
+
+    def coefficients(self, mu: Array) -> Float[Array, " Q"]:
+        r"""$\theta(\mu)$, the parameter checked against the box."""
+        return term_coefficients(self.theta, self.check_parameter(mu))
 
     def _matrix(self, values: Array) -> jsparse.BCOO:
         n = self.size
@@ -104,7 +123,7 @@ class AffineModel(eqx.Module):
 
     def operator(self, mu: Array) -> jsparse.BCOO:
         r"""$A(\mu)$ as a BCOO matrix."""
-        return self._matrix(self.check_parameter(mu) @ self.data)
+        return self._matrix(self.coefficients(mu) @ self.data)
 
     def term(self, q: int) -> jsparse.BCOO:
         """$A_q$."""
@@ -160,7 +179,7 @@ class AffineModel(eqx.Module):
 
     def solve(self, mu: Array) -> Float[Array, " n"]:
         r"""$u(\mu)$."""
-        return self.solve_values(self.check_parameter(mu) @ self.data, self.rhs)
+        return self.solve_values(self.coefficients(mu) @ self.data, self.rhs)
 
     def product_factor(self):
         r"""`factor` of the product $X$: factor once, then ``.solve(b)`` for each $X^{-1} b$."""
@@ -171,8 +190,9 @@ class AffineModel(eqx.Module):
         return self.product_factor().solve(b)
 
     def coercivity_lower_bound(self, mu: Array) -> Array:
-        r"""The min-theta bound $\min_q \mu_q / \bar\mu_q \le \alpha(\mu)$."""
-        return jnp.min(jnp.asarray(mu, self.data.dtype) / self.reference)
+        r"""$\alpha_{LB}(\mu)$: `coercivity`, or min-theta $\min_q \mu_q / \bar\mu_q$."""
+        mu = jnp.asarray(mu, self.data.dtype)
+        return coercivity_bound(self.coercivity, self.theta, self.reference, mu)
 
     def norm(self, u: Array) -> Array:
         r"""$\lVert u\rVert_X = \sqrt{u^\top X u}$."""

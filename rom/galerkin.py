@@ -28,6 +28,7 @@ squared, so the estimate stays accurate down to $\varepsilon \lVert f\rVert$ ins
 $\sqrt{\varepsilon}\, \lVert f\rVert$, at the same online cost. It is the default.
 """
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import equinox as eqx
@@ -35,7 +36,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float
 
-from ._parameters import check_parameter
+from ._parameters import check_parameter, coercivity_bound, term_coefficients
 from .affine import AffineModel
 from .eim import Interpolant
 from .semilinear import ReducedSemilinearModel, SemilinearModel, galerkin_semilinear
@@ -69,8 +70,10 @@ class ReducedModel(eqx.Module):
         $G = Z^\top X Z$ of the Riesz representatives.
     basis : Float[Array, "n N"]
         $V$.
-    reference, low, high : Float[Array, " Q"]
+    reference, low, high : Float[Array, " Q"], Float[Array, " p"]
         As in the full model.
+    theta, coercivity : callable or None
+        As in the full model: the coefficient function and the coercivity bound.
     residual_factor : Float[Array, "1+QN 1+QN"] or None
         $R$ with $Z = QR$, $Q$ orthonormal in $X$ (the stable evaluation).
     estimator : {"stable", "classical"}
@@ -86,19 +89,24 @@ class ReducedModel(eqx.Module):
     gram: Float[Array, "M M"]
     basis: Float[Array, "n N"]
     reference: Float[Array, " Q"]
-    low: Float[Array, " Q"]
-    high: Float[Array, " Q"]
+    low: Float[Array, " p"]
+    high: Float[Array, " p"]
     residual_factor: Float[Array, "M M"] | None = None
+    theta: Callable | None = None
+    coercivity: Callable | None = None
     estimator: str = eqx.field(static=True, default="stable")
     active: Bool[Array, " N"] | None = None
 
     def _check(self, mu: Array) -> Array:
         return check_parameter(mu, self.low, self.high, self.rhs.dtype)
 
+    def coefficients(self, mu: Array) -> Float[Array, " Q"]:
+        r"""$\theta(\mu)$, the parameter checked against the box."""
+        return term_coefficients(self.theta, self._check(mu))
+
     def solve(self, mu: Array) -> Float[Array, " N"]:
         r"""Reduced coefficients $c(\mu)$, $O(QN^2 + N^3)$."""
-        mu = self._check(mu)
-        A = jnp.tensordot(mu, self.operators, 1)
+        A = jnp.tensordot(self.coefficients(mu), self.operators, 1)
         if self.active is not None:
             A = A + jnp.diag(jnp.where(self.active, 0.0, 1.0).astype(A.dtype))
         return jnp.linalg.solve(A, self.rhs)
@@ -114,7 +122,10 @@ class ReducedModel(eqx.Module):
             )
         mu = self._check(mu)
         c = self.solve(mu) if c is None else c
-        theta = jnp.concatenate([jnp.ones(1, c.dtype), -(mu[:, None] * c[None, :]).ravel()])
+        coefficients = self.coefficients(mu)
+        theta = jnp.concatenate(
+            [jnp.ones(1, c.dtype), -(coefficients[:, None] * c[None, :]).ravel()]
+        )
         if evaluation == "stable":
             if self.residual_factor is None:
                 raise ValueError("this reduced model has no residual factor; use 'classical'.")
@@ -122,9 +133,10 @@ class ReducedModel(eqx.Module):
         return jnp.sqrt(jnp.maximum(theta @ (self.gram @ theta), 0.0))
 
     def estimate_error(self, mu: Array, *, evaluation: str | None = None) -> Array:
-        r"""$\Delta(\mu) = \lVert r\rVert_{X^{-1}} / \min_q (\mu_q / \bar\mu_q)$."""
+        r"""$\Delta(\mu) = \lVert r\rVert_{X^{-1}} / \alpha_{LB}(\mu)$ (min-theta by default)."""
         mu = self._check(mu)
-        return self.residual_norm(mu, evaluation=evaluation) / jnp.min(mu / self.reference)
+        alpha = coercivity_bound(self.coercivity, self.theta, self.reference, mu)
+        return self.residual_norm(mu, evaluation=evaluation) / alpha
 
     def reconstruct(self, c: Array) -> Float[Array, " n"]:
         """$V c$."""
@@ -134,12 +146,12 @@ class ReducedModel(eqx.Module):
 def riesz_representatives(model: AffineModel, basis: Array) -> RieszRepresentatives:
     """The $1 + QN$ solves with the product the estimator needs (one factorization of $X$)."""
     factor = model.product_factor()
-    terms = jnp.stack([factor.solve(model.term(q) @ basis) for q in range(model.num_parameters)])
+    terms = jnp.stack([factor.solve(model.term(q) @ basis) for q in range(model.num_terms)])
     return RieszRepresentatives(factor.solve(model.rhs), terms)
 
 
 def galerkin(
-    model: AffineModel | SemilinearModel,
+    model,
     basis: Array,
     /,
     *,
@@ -150,8 +162,9 @@ def galerkin(
 
     Parameters
     ----------
-    model : AffineModel
-        The full-order model.
+    model : AffineModel, SemilinearModel or ParabolicModel
+        The full-order model (the last two are reduced by `rom.semilinear` and
+        `rom.galerkin_parabolic`).
     basis : Float[Array, "n N"]
         $V$, with $V^\top X V = I$.
     riesz : RieszRepresentatives, optional
@@ -169,6 +182,12 @@ def galerkin(
     """
     if isinstance(model, SemilinearModel):
         return galerkin_semilinear(model, basis, hyperreduction=hyperreduction)
+    from .parabolic import ParabolicModel, galerkin_parabolic  # parabolic builds on this module
+
+    if isinstance(model, ParabolicModel):
+        if hyperreduction is not None or riesz is not None:
+            raise ValueError("a ParabolicModel takes neither hyperreduction nor riesz.")
+        return galerkin_parabolic(model, basis)
     if hyperreduction is not None:
         raise ValueError("hyperreduction applies to nonlinear (semilinear) models only.")
     V = jnp.asarray(basis)
@@ -184,7 +203,7 @@ def galerkin(
         "basis must be orthonormal in the model's product (V.T @ X @ V = I); "
         "orthonormalize it first, e.g. with rom.orthonormalize.",
     )
-    operators = jnp.stack([V.T @ (model.term(q) @ V) for q in range(model.num_parameters)])
+    operators = jnp.stack([V.T @ (model.term(q) @ V) for q in range(model.num_terms)])
     riesz = riesz_representatives(model, V) if riesz is None else riesz
     Z = jnp.concatenate(
         [riesz.rhs[:, None], jnp.moveaxis(riesz.terms, 0, 1).reshape(model.size, -1)], axis=1
@@ -200,6 +219,8 @@ def galerkin(
         low=model.low,
         high=model.high,
         residual_factor=factor,
+        theta=model.theta,
+        coercivity=model.coercivity,
     )
 
 

@@ -77,6 +77,8 @@ def _reduced(model: AffineModel, state: _State, z0: Array) -> ReducedModel:
         high=model.high,
         active=jnp.arange(K) < state.count,
         residual_factor=state.residual_factor,
+        theta=model.theta,
+        coercivity=model.coercivity,
     )
 
 
@@ -89,12 +91,12 @@ def _extend(model: AffineModel, product_factor, state: _State, mu, z0, training:
         v = v - V @ (V.T @ (X @ v))
     v = v / model.norm(v)
     V = V.at[:, N].set(v)
-    Av = jnp.stack([model.term(q) @ v for q in range(model.num_parameters)])  # (Q, n)
+    Av = jnp.stack([model.term(q) @ v for q in range(model.num_terms)])  # (Q, n)
     new_terms = product_factor.solve(Av.T).T
     terms = state.terms.at[:, :, N].set(new_terms)
     K = V.shape[1]
     Qz, Rz = state.residual_basis, state.residual_factor
-    for q in range(model.num_parameters):
+    for q in range(model.num_terms):
         Qz, Rz = add_residual_column(model, Qz, Rz, new_terms[q], 1 + q * K + N)
     column = Av @ V  # (Q, K): v_j^T A_q v
     operators = state.operators.at[:, :, N].set(column).at[:, N, :].set(column)
@@ -131,7 +133,7 @@ def weak_greedy(
     training = jnp.asarray(training_set, model.data.dtype)
     if training.ndim != 2 or training.shape[1] != model.num_parameters:
         raise ValueError(
-            f"training_set must be (P, Q) = (P, {model.num_parameters}); got shape "
+            f"training_set must be (P, p) = (P, {model.num_parameters}); got shape "
             f"{training.shape}."
         )
     training = eqx.error_if(
@@ -145,7 +147,7 @@ def weak_greedy(
     z0 = product_factor.solve(model.rhs)
     alpha = jax.vmap(model.coercivity_lower_bound)(training)
     estimates = model.norm(z0) / alpha
-    n, Q, K, dtype = model.size, model.num_parameters, max_basis, model.data.dtype
+    n, Q, K, dtype = model.size, model.num_terms, max_basis, model.data.dtype
     M = 1 + Q * K
     residual = add_residual_column(model, jnp.zeros((n, M), dtype), jnp.zeros((M, M), dtype), z0, 0)
     state = _State(
