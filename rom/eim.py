@@ -59,12 +59,16 @@ class Interpolant(eqx.Module):
     errors : Float[Array, " k"] or None
         For EIM, the max-norm interpolation error of the training set with $j$ basis
         vectors, $j = 0, \dots, k - 1$ (the residual each new vector was built from).
+    selected : Int[Array, " k"] or None
+        For EIM, the training column each basis vector was built from: the basis spans
+        the selected training vectors, ``span U = span F[:, selected]``.
     """
 
     indices: Int[Array, " k"]
     basis: Float[Array, "n k"]
     interpolation_matrix: Float[Array, "k k"]
     errors: Float[Array, " k"] | None = None
+    selected: Int[Array, " k"] | None = None
 
     def coefficients(self, values: Float[Array, "k ..."]) -> Float[Array, "k ..."]:
         r"""$(U[p, :])^{-1} f[p]$ from the values $f[p]$ at the indices."""
@@ -147,7 +151,7 @@ def eim(training: Float[Array, "n N"], size: int, /) -> Interpolant:
     eye = jnp.eye(k, dtype=F.dtype)
 
     def step(j, state):
-        U, indices, T, errors = state
+        U, indices, T, errors, selected = state
         # Residual of interpolating every training vector with the first j basis vectors
         # (T is U[indices] padded with the identity, so the solve ignores unused slots).
         active = jnp.arange(k) < j
@@ -160,17 +164,19 @@ def eim(training: Float[Array, "n N"], size: int, /) -> Interpolant:
         u = R[:, column] / pivot
         U = U.at[:, j].set(u)
         indices = indices.at[j].set(point.astype(indices.dtype))
+        selected = selected.at[j].set(column.astype(selected.dtype))
         T = jnp.where(active[None, :] | (jnp.arange(k) == j)[None, :], U[indices], eye)
         T = jnp.where((jnp.arange(k) <= j)[:, None], T, eye)
-        return U, indices, T, errors
+        return U, indices, T, errors, selected
 
     state = (
         jnp.zeros((n, k), F.dtype),
         jnp.zeros((k,), jnp.int32),
         eye,
         jnp.zeros((k,), F.dtype),
+        jnp.zeros((k,), jnp.int32),
     )
-    U, indices, _, errors = jax.lax.fori_loop(0, k, step, state)
+    U, indices, _, errors, selected = jax.lax.fori_loop(0, k, step, state)
     scale = jnp.max(jnp.abs(F))
     errors = eqx.error_if(
         errors,
@@ -178,4 +184,4 @@ def eim(training: Float[Array, "n N"], size: int, /) -> Interpolant:
         "size is larger than the rank of the training set: a residual vanished before "
         "size magic points were found; pass a smaller size.",
     )
-    return Interpolant(indices, U, U[indices], errors)
+    return Interpolant(indices, U, U[indices], errors, selected)

@@ -20,9 +20,9 @@ def _numpy_deim(U: np.ndarray) -> list[int]:
     return p
 
 
-def _numpy_eim(F: np.ndarray, k: int) -> tuple[list[int], np.ndarray, list[float]]:
+def _numpy_eim(F: np.ndarray, k: int) -> tuple[list[int], np.ndarray, list[float], list[int]]:
     """Greedy EIM (Maday et al. 2009) over the columns of F, in the max norm."""
-    points, basis, errors = [], np.zeros((F.shape[0], 0)), []
+    points, basis, errors, columns = [], np.zeros((F.shape[0], 0)), [], []
     for _ in range(k):
         if points:
             R = F - basis @ np.linalg.solve(basis[points], F[points])
@@ -31,8 +31,9 @@ def _numpy_eim(F: np.ndarray, k: int) -> tuple[list[int], np.ndarray, list[float
         i, t = np.unravel_index(np.argmax(np.abs(R)), R.shape)
         errors.append(abs(R[i, t]))
         points.append(int(i))
+        columns.append(int(t))
         basis = np.column_stack([basis, R[:, t] / R[i, t]])
-    return points, basis, errors
+    return points, basis, errors, columns
 
 
 def _parametrized(x: np.ndarray, mus: np.ndarray) -> np.ndarray:
@@ -81,8 +82,9 @@ def test_eim_matches_numpy_interpolates_at_magic_points_and_converges():
     F = _parametrized(x, np.linspace(1, np.pi, 40))
     k = 24
     interpolant = rom.eim(F, k)
-    points, basis, errors = _numpy_eim(F, k)
+    points, basis, errors, columns = _numpy_eim(F, k)
     assert np.asarray(interpolant.indices).tolist() == points
+    assert np.asarray(interpolant.selected).tolist() == columns
     # The last vectors are residuals of size ~5e-7 scaled to 1: rounding (~1e-16) grows to
     # ~1e-9 in them, in either implementation.
     np.testing.assert_allclose(interpolant.basis, basis, atol=1e-8)
