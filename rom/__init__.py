@@ -30,6 +30,10 @@ from .pod import (
     streaming_pod as streaming_pod,
 )
 from .pod_greedy import PODGreedyResult as PODGreedyResult, pod_greedy as pod_greedy
+from .residual_eim import (
+    ResidualInterpolant as ResidualInterpolant,
+    residual_interpolant as residual_interpolant,
+)
 from .semilinear import (
     ReducedSemilinearModel as ReducedSemilinearModel,
     SemilinearModel as SemilinearModel,
@@ -45,6 +49,7 @@ __all__ = [
     "ReducedModel",
     "ReducedParabolicModel",
     "ReducedSemilinearModel",
+    "ResidualInterpolant",
     "RieszRepresentatives",
     "SemilinearModel",
     "StreamingPOD",
@@ -57,6 +62,7 @@ __all__ = [
     "pod",
     "pod_greedy",
     "qdeim",
+    "residual_interpolant",
     "riesz_representatives",
     "streaming_pod",
     "weak_greedy",

@@ -28,6 +28,7 @@ squared, so the estimate stays accurate down to $\varepsilon \lVert f\rVert$ ins
 $\sqrt{\varepsilon}\, \lVert f\rVert$, at the same online cost. It is the default.
 """
 
+import dataclasses
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -39,7 +40,10 @@ from jaxtyping import Array, Bool, Float
 from ._parameters import check_parameter, coercivity_bound, term_coefficients
 from .affine import AffineModel
 from .eim import Interpolant
+from .residual_eim import ResidualInterpolant
 from .semilinear import ReducedSemilinearModel, SemilinearModel, galerkin_semilinear
+
+EVALUATIONS = ("stable", "classical", "eim")
 
 
 class RieszRepresentatives(NamedTuple):
@@ -76,7 +80,9 @@ class ReducedModel(eqx.Module):
         As in the full model: the coefficient function and the coercivity bound.
     residual_factor : Float[Array, "1+QN 1+QN"] or None
         $R$ with $Z = QR$, $Q$ orthonormal in $X$ (the stable evaluation).
-    estimator : {"stable", "classical"}
+    residual_interpolant : ResidualInterpolant or None
+        The EIM evaluation of the residual norm (Casenave, Ern & Lelièvre 2014), if built.
+    estimator : {"stable", "classical", "eim"}
         The default evaluation of the residual norm.
     active : Bool[Array, " N"] or None
         For a basis padded to a fixed size (the greedy's buffers): which columns are in
@@ -94,6 +100,7 @@ class ReducedModel(eqx.Module):
     residual_factor: Float[Array, "M M"] | None = None
     theta: Callable | None = None
     coercivity: Callable | None = None
+    residual_interpolant: ResidualInterpolant | None = None
     estimator: str = eqx.field(static=True, default="stable")
     active: Bool[Array, " N"] | None = None
 
@@ -111,26 +118,43 @@ class ReducedModel(eqx.Module):
             A = A + jnp.diag(jnp.where(self.active, 0.0, 1.0).astype(A.dtype))
         return jnp.linalg.solve(A, self.rhs)
 
+    def residual_coefficients(self, mu: Array, c: Array | None = None) -> Float[Array, " M"]:
+        r"""$\theta = (1, -\theta_q(\mu) c_j)$, ordered $1 + qN + j$: $X^{-1} r = Z\theta$."""
+        c = self.solve(mu) if c is None else c
+        coefficients = self.coefficients(mu)
+        return jnp.concatenate(
+            [jnp.ones(1, c.dtype), -(coefficients[:, None] * c[None, :]).ravel()]
+        )
+
     def residual_norm(
         self, mu: Array, c: Array | None = None, *, evaluation: str | None = None
     ) -> Array:
-        r"""$\lVert f - A(\mu) V c\rVert_{X^{-1}}$, by the ``"stable"`` or ``"classical"`` rule."""
+        r"""$\lVert f - A(\mu) V c\rVert_{X^{-1}}$ by the `evaluation` rule (default `estimator`).
+
+        ``"eim"`` needs a `residual_interpolant` (`rom.residual_interpolant`).
+        """
         evaluation = self.estimator if evaluation is None else evaluation
-        if evaluation not in ("stable", "classical"):
+        if evaluation not in EVALUATIONS:
             raise ValueError(
-                f"evaluation must be 'stable' or 'classical'; got evaluation={evaluation!r}."
+                f"evaluation must be one of {EVALUATIONS}; got evaluation={evaluation!r}."
             )
-        mu = self._check(mu)
-        c = self.solve(mu) if c is None else c
-        coefficients = self.coefficients(mu)
-        theta = jnp.concatenate(
-            [jnp.ones(1, c.dtype), -(coefficients[:, None] * c[None, :]).ravel()]
-        )
+        theta = self.residual_coefficients(mu, c)
         if evaluation == "stable":
             if self.residual_factor is None:
                 raise ValueError("this reduced model has no residual factor; use 'classical'.")
             return jnp.linalg.norm(self.residual_factor @ theta)
+        if evaluation == "eim":
+            if self.residual_interpolant is None:
+                raise ValueError(
+                    "evaluation='eim' needs a residual interpolant: build one with "
+                    "rom.residual_interpolant and attach it with with_residual_interpolant."
+                )
+            return self.residual_interpolant.residual_norm(theta)
         return jnp.sqrt(jnp.maximum(theta @ (self.gram @ theta), 0.0))
+
+    def with_residual_interpolant(self, interpolant: ResidualInterpolant) -> "ReducedModel":
+        """The same model with the EIM evaluation of the residual norm attached."""
+        return dataclasses.replace(self, residual_interpolant=interpolant)
 
     def estimate_error(self, mu: Array, *, evaluation: str | None = None) -> Array:
         r"""$\Delta(\mu) = \lVert r\rVert_{X^{-1}} / \alpha_{LB}(\mu)$ (min-theta by default)."""
@@ -141,6 +165,14 @@ class ReducedModel(eqx.Module):
     def reconstruct(self, c: Array) -> Float[Array, " n"]:
         """$V c$."""
         return self.basis @ c
+
+
+def residual_matrix(riesz: RieszRepresentatives) -> Float[Array, "n M"]:
+    r"""$Z = [z_0, z_{1,1}, \dots, z_{Q,N}]$ with $X^{-1} r = Z\theta$ (column $1 + qN + j$)."""
+    terms = riesz.terms
+    return jnp.concatenate(
+        [riesz.rhs[:, None], jnp.moveaxis(terms, 0, 1).reshape(terms.shape[1], -1)], axis=1
+    )
 
 
 def riesz_representatives(model: AffineModel, basis: Array) -> RieszRepresentatives:
@@ -205,9 +237,7 @@ def galerkin(
     )
     operators = jnp.stack([V.T @ (model.term(q) @ V) for q in range(model.num_terms)])
     riesz = riesz_representatives(model, V) if riesz is None else riesz
-    Z = jnp.concatenate(
-        [riesz.rhs[:, None], jnp.moveaxis(riesz.terms, 0, 1).reshape(model.size, -1)], axis=1
-    )
+    Z = residual_matrix(riesz)
     gram = Z.T @ (X @ Z)
     _, factor = residual_factorization(model, Z)
     return ReducedModel(

@@ -27,7 +27,13 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .affine import AffineModel
-from .galerkin import ReducedModel, RieszRepresentatives, add_residual_column, galerkin
+from .galerkin import (
+    ReducedModel,
+    RieszRepresentatives,
+    add_residual_column,
+    galerkin,
+    residual_matrix,
+)
 
 
 class GreedyResult(NamedTuple):
@@ -64,8 +70,8 @@ class _State(NamedTuple):
 
 
 def _reduced(model: AffineModel, state: _State, z0: Array) -> ReducedModel:
-    n, K = state.basis.shape
-    Z = jnp.concatenate([z0[:, None], jnp.moveaxis(state.terms, 0, 1).reshape(n, -1)], axis=1)
+    K = state.basis.shape[1]
+    Z = residual_matrix(RieszRepresentatives(z0, state.terms))
     gram = Z.T @ (model.product @ Z)
     return ReducedModel(
         operators=state.operators,

@@ -116,8 +116,39 @@ def test_stable_and_classical_residual_norms_agree_with_the_true_dual_norm(greed
         )
     rebuilt = rom.galerkin(model, reduced.basis, riesz=result.riesz)
     np.testing.assert_allclose(rebuilt.residual_norm(mu), truth, rtol=1e-6)
-    with pytest.raises(ValueError, match="evaluation must be 'stable' or 'classical'"):
+    with pytest.raises(ValueError, match="needs a residual interpolant"):
         reduced.residual_norm(mu, evaluation="eim")
+    with pytest.raises(ValueError, match="evaluation must be one of"):
+        reduced.residual_norm(mu, evaluation="gram")
+
+
+def test_eim_evaluation_of_the_residual_norm(greedy):
+    # Casenave, Ern & Lelievre (2014): EIM of the residual's Riesz representative over the
+    # training set. With d = the numerical rank of the snapshots (<= M = 1 + QN = 41) the
+    # interpolation reproduces the representative of any parameter, so the EIM norm equals
+    # the true dual norm (from a full solve of the actual residual) on unseen parameters.
+    model, result = greedy
+    reduced = result.reduced_model
+    training = jnp.asarray(np.random.default_rng(5).uniform(0.1, 1.0, (80, 4)))
+    interpolant = rom.residual_interpolant(model, reduced, training, riesz=result.riesz)
+    assert interpolant.points.shape[0] <= 1 + 4 * reduced.basis.shape[1]
+    with_eim = reduced.with_residual_interpolant(interpolant)
+    for mu in np.random.default_rng(6).uniform(0.1, 1.0, (3, 4)):
+        mu = jnp.asarray(mu)
+        c = reduced.solve(mu)
+        r = model.rhs - model.operator(mu) @ reduced.reconstruct(c)
+        truth = float(model.norm(model.solve_product(r)))
+        np.testing.assert_allclose(with_eim.residual_norm(mu, evaluation="eim"), truth, rtol=1e-6)
+    estimates = jax.jit(jax.vmap(lambda m: with_eim.estimate_error(m, evaluation="eim")))(
+        training[:5]
+    )
+    np.testing.assert_allclose(estimates, jax.vmap(reduced.estimate_error)(training[:5]), rtol=1e-6)
+    # A truncated interpolant (d = 5) is an approximation: its training errors say so.
+    small = rom.residual_interpolant(model, reduced, training, size=5, riesz=result.riesz)
+    assert small.errors.shape == (5,)
+    assert small.errors[-1] < small.errors[0]
+    with pytest.raises(ValueError, match="training_set must be"):
+        rom.residual_interpolant(model, reduced, training[:, :2])
 
 
 def test_greedy_decays_and_the_reduced_model_jits_and_vmaps(greedy):
