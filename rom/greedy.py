@@ -24,6 +24,7 @@ from typing import NamedTuple
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .affine import AffineModel
@@ -31,7 +32,6 @@ from .galerkin import (
     ReducedModel,
     RieszRepresentatives,
     add_residual_column,
-    galerkin,
     residual_matrix,
 )
 
@@ -181,5 +181,31 @@ def weak_greedy(
         )
     N = len(selected)
     riesz = RieszRepresentatives(z0, state.terms[:, :, :N])
-    reduced = galerkin(model, state.basis[:, :N], riesz=riesz)
+    reduced = _trim(model, state, riesz, N)
     return GreedyResult(reduced, jnp.asarray(maxima), jnp.stack(selected), riesz)
+
+
+@eqx.filter_jit
+def _trim(model: AffineModel, state: _State, riesz: RieszRepresentatives, N: int) -> ReducedModel:
+    """The reduced model of the first N basis vectors, from the greedy's buffers.
+
+    What `rom.galerkin` would compute, without repeating the projection or the
+    factorization of the Riesz representatives: $Z = Q R$ over the padded column slots
+    $1 + qK + j$ restricts to the slots in use ($R$ has zero rows at the others).
+    """
+    K, Q = state.basis.shape[1], model.num_terms
+    slots = np.concatenate([[0], 1 + (np.arange(Q)[:, None] * K + np.arange(N)).ravel()])
+    Z = residual_matrix(riesz)
+    gram = Z.T @ (model.product @ Z)
+    return ReducedModel(
+        operators=state.operators[:, :N, :N],
+        rhs=state.rhs[:N],
+        gram=0.5 * (gram + gram.T),
+        basis=state.basis[:, :N],
+        reference=model.reference,
+        low=model.low,
+        high=model.high,
+        residual_factor=state.residual_factor[slots][:, slots],
+        theta=model.theta,
+        coercivity=model.coercivity,
+    )

@@ -131,11 +131,13 @@ def check_casenave2014(results: dict) -> None:
     rows = results["table"]
     assert [row["N"] for row in rows] == list(range(1, results["config"]["max_basis"] + 1))
     for row in rows:
-        # At these coarse accuracies (errors > 1e-3) both evaluations are the same number up to
-        # rounding, and both bound the true error: the estimator is rigorous.
+        # At these coarse accuracies (errors > 1e-3) the three evaluations are the same number
+        # up to rounding, and all bound the true error: the estimator is rigorous.
         assert row["stable_reliable"]
         assert row["classical_reliable"]
+        assert row["eim_reliable"]
         assert row["max_stable"] == pytest.approx(row["max_classical"], rel=1e-6)
+        assert row["max_eim"] == pytest.approx(row["max_stable"], rel=1e-6)
         assert 0 < row["min_error"] <= row["max_error"]
     # The greedy reduces the worst test error.
     assert rows[-1]["max_error"] < rows[0]["max_error"]

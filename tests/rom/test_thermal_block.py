@@ -167,6 +167,27 @@ def test_greedy_decays_and_the_reduced_model_jits_and_vmaps(greedy):
     np.testing.assert_allclose(batched, single, rtol=1e-10)
 
 
+def test_greedy_stopped_by_tol_matches_a_fresh_projection(greedy):
+    # The greedy trims its padded buffers (max_basis = 10) to the N vectors it kept; that
+    # model must be the one rom.galerkin builds from scratch on the same basis.
+    model, result = greedy
+    training = jnp.asarray(np.random.default_rng(0).uniform(0.1, 1.0, (64, 4)))
+    tol = float(np.sqrt(result.max_estimates[5] * result.max_estimates[6]))
+    stopped = rom.weak_greedy(model, training, max_basis=10, tol=tol)
+    reduced = stopped.reduced_model
+    assert reduced.basis.shape[1] == 6
+    fresh = rom.galerkin(model, reduced.basis, riesz=stopped.riesz)
+    for mu in np.random.default_rng(4).uniform(0.1, 1.0, (3, 4)):
+        mu = jnp.asarray(mu)
+        np.testing.assert_allclose(reduced.solve(mu), fresh.solve(mu), rtol=1e-10)
+        for evaluation in ("stable", "classical"):
+            np.testing.assert_allclose(
+                reduced.estimate_error(mu, evaluation=evaluation),
+                fresh.estimate_error(mu, evaluation=evaluation),
+                rtol=1e-8,
+            )
+
+
 def test_bad_input_is_a_clear_error(greedy):
     model, result = greedy
     with pytest.raises(eqx.EquinoxRuntimeError, match="outside the model's parameter range"):
