@@ -94,8 +94,14 @@ def residual_interpolant(
     training_set : Float[Array, "P p"]
         Parameters whose residual representatives train the EIM.
     size : int, optional
-        $d$, the number of magic points; by default the numerical rank of the snapshots
-        (singular values above $10^3 \varepsilon \sigma_1 \max(n, P)$), at most $M$.
+        $d \le \min(M, P)$, the number of magic points. By default the numerical rank of
+        the snapshots (singular values above $\varepsilon \max(n, P) \sigma_1$), at most
+        $M$: for $P \ge M$ training parameters typically $d = M$, where the interpolation
+        reproduces every representative in the span of $Z$. Measured on the $2 \times 2$
+        thermal block (`casenave2014`): with $d = M$ the estimate stays an upper bound down
+        to true errors of $10^{-15}$, where the orthonormalized evaluation stops at
+        $5 \cdot 10^{-15}$; cutting $d$ at the rounding floor of the residual instead
+        (a few points once $\lVert r\rVert \approx \varepsilon \lVert f\rVert$) lost reliability.
     riesz : rom.RieszRepresentatives, optional
         The representatives of `reduced` (recomputed otherwise: $1 + QN$ solves with $X$).
 
@@ -118,9 +124,13 @@ def residual_interpolant(
     thetas = jax.vmap(reduced.residual_coefficients)(training)  # (P, M)
     snapshots = Z @ thetas.T  # (n, P): G(mu_p)
     if size is None:
-        s = np.linalg.svd(np.asarray(snapshots), compute_uv=False)
-        threshold = 1e3 * np.finfo(s.dtype).eps * s[0] * max(snapshots.shape)
-        size = int(np.count_nonzero(s > threshold))
+        size = min(_numerical_rank(snapshots), thetas.shape[1])
+    else:
+        M, P = thetas.shape[1], thetas.shape[0]
+        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= min(M, P):
+            raise ValueError(
+                f"size must be an int in [1, min(M, P)] = [1, {min(M, P)}]; got size={size!r}."
+            )
     interpolant = eim(snapshots, size)
     _, factor = residual_factorization(model, interpolant.basis)
     return ResidualInterpolant(
@@ -130,3 +140,10 @@ def residual_interpolant(
         factor=factor,
         errors=interpolant.errors,
     )
+
+
+def _numerical_rank(snapshots: Array) -> int:
+    r"""The number of singular values of the snapshots above $\varepsilon \max(n, P) \sigma_1$."""
+    s = np.linalg.svd(np.asarray(snapshots), compute_uv=False)
+    floor = np.finfo(s.dtype).eps * max(snapshots.shape) * s[0]
+    return max(1, int(np.count_nonzero(s > floor)))
