@@ -17,6 +17,7 @@ from .galerkin import (
     riesz_representatives as riesz_representatives,
 )
 from .greedy import GreedyResult as GreedyResult, weak_greedy as weak_greedy
+from .matrix_eim import MatrixEIM as MatrixEIM, matrix_eim as matrix_eim
 from .parabolic import (
     ParabolicModel as ParabolicModel,
     ReducedParabolicModel as ReducedParabolicModel,
@@ -43,6 +44,7 @@ __all__ = [
     "AffineModel",
     "GreedyResult",
     "Interpolant",
+    "MatrixEIM",
     "PODGreedyResult",
     "PODResult",
     "ParabolicModel",
@@ -58,6 +60,7 @@ __all__ = [
     "eim",
     "galerkin",
     "galerkin_parabolic",
+    "matrix_eim",
     "orthonormalize",
     "pod",
     "pod_greedy",

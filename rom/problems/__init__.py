@@ -6,16 +6,22 @@ from .fitzhugh_nagumo import (
     ReducedFitzHughNagumo as ReducedFitzHughNagumo,
     fitzhugh_nagumo as fitzhugh_nagumo,
 )
+from .nonaffine_diffusion import (
+    NonaffineDiffusion as NonaffineDiffusion,
+    nonaffine_diffusion as nonaffine_diffusion,
+)
 from .nonlinear_elliptic import nonlinear_elliptic as nonlinear_elliptic
 from .thermal_block import thermal_block as thermal_block, unit_square_mesh as unit_square_mesh
 
 __all__ = [
     "Burgers",
     "FitzHughNagumo",
+    "NonaffineDiffusion",
     "ReducedBurgers",
     "ReducedFitzHughNagumo",
     "burgers",
     "fitzhugh_nagumo",
+    "nonaffine_diffusion",
     "nonlinear_elliptic",
     "thermal_block",
     "unit_square_mesh",
