@@ -175,12 +175,57 @@ def check_burgers_deim(results: dict) -> None:
     assert row["speedup"] > 0
 
 
+def check_kacham2024(results: dict) -> None:
+    cfg = results["config"]
+    rows = {(row["R_cov"], row["order"], row["method"]): row for row in results["table"]}
+    methods = ("random_order", "oja_constant", "oja_inverse")
+    assert set(rows) == {
+        (r, o, m) for r in cfg["ratios"] for o in ("random", "sorted") for m in methods
+    }
+    for (ratio, _, method), row in rows.items():
+        # The heavy rows add heavy_norm_sq * num_light to bulk eigenvalues, so R is about
+        # R_cov / (1 + heavy_norm_sq); sampling moves sigma_1^2 by ~sqrt(2 / n) ~ 3% and the
+        # largest inflated bulk eigenvalue by a few percent (4.0, 30.5, 246 measured against
+        # 4, 32, 256). 15% only catches a wrong instance.
+        assert row["R"] == pytest.approx(ratio / (1 + cfg["heavy_norm_sq"]), rel=0.15)
+        assert 0 <= row["err_median"] <= row["err_max"] <= 1
+        if method == "random_order":
+            assert row["lr"] is None
+            # No overflow: the heavy rows, the stream's first row and rare Gaussian
+            # outliers (at most 5 seen) fit in the buffer.
+            assert row["heavy_seen"] <= cfg["heavy_capacity"]
+        else:
+            grid = cfg["lr_grid_constant" if method == "oja_constant" else "lr_grid_inverse"]
+            assert row["lr"] in grid
+    # Kacham & Woodruff's guarantee, 1 - |<v, v1>| <= C / sqrt(R) in random order. Measured
+    # 2.8e-3 at R = 4 down to 3.5e-5 at R = 246 (worst stream), i.e. C <= 6e-3: the last
+    # power block's sampling noise, ~ d P / (n R). C = 0.05 leaves a factor 8, while a
+    # random unit vector in R^16 has 1 - |<v, v1>| ~ 0.75.
+    for ratio in cfg["ratios"]:
+        row = rows[(ratio, "random", "random_order")]
+        assert row["err_max"] <= 0.05 / math.sqrt(row["R"]), ratio
+    # The error decays at least like the bound's R^(-1/2): fitted slope -1.00 measured (the
+    # sampling noise above gives -1); over 3 ratios spanning a factor 60, with medians of 2
+    # streams (each within a factor ~1.5), the slope's sampling error is ~0.15, so the
+    # threshold -0.5 is more than 3 standard errors away.
+    assert results["data"]["slopes"]["random/random_order"] < -0.5
+    # The order matters for a fixed rate: with the heavy rows last (sorted), Oja with the
+    # held-out-best constant rate ends ~65x worse than the random-order algorithm at the
+    # smallest gap (1.4e-2 vs 2.0e-4 measured); a factor 5 only fails if the effect is gone.
+    small = min(cfg["ratios"])
+    oja_sorted = rows[(small, "sorted", "oja_constant")]["err_median"]
+    assert oja_sorted > 5 * rows[(small, "sorted", "random_order")]["err_median"]
+    assert len(results["data"]["settings"]) == 2 * len(cfg["ratios"])
+    assert sorted(results["figures"]) == ["error_vs_R.png", "oja_tuning.png"]
+
+
 SANITY_CHECKS = {
     "quickstart": check_quickstart,
     "fang2024": check_fang2024,
     "park2025": check_park2025,
     "nouy2023": check_nouy2023,
     "casenave2014": check_casenave2014,
+    "kacham2024": check_kacham2024,
     "chaturantabut2010": check_chaturantabut2010,
     "chaturantabut2010_fhn": check_chaturantabut2010_fhn,
     "burgers_deim": check_burgers_deim,
