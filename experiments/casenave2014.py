@@ -154,7 +154,7 @@ def _notes(cfg: Config, size: int, table: list[dict]) -> list[str]:
     }
     return [
         f"{cfg.blocks[0]}x{cfg.blocks[1]} thermal block, h = 1/{cfg.mesh} ({size} unknowns, "
-        f"dense Cholesky truth), {cfg.samples_per_axis ** (cfg.blocks[0] * cfg.blocks[1])} "
+        f"sparse Cholesky truth), {cfg.samples_per_axis ** (cfg.blocks[0] * cfg.blocks[1])} "
         f"training parameters, {cfg.test_parameters} random test parameters; errors and "
         "estimates in the H1_0 semi-norm; reliable = estimate >= true error on every test "
         "parameter.",
