@@ -14,6 +14,17 @@ from .banded import (
     banded_pattern as banded_pattern,
     reverse_cuthill_mckee as reverse_cuthill_mckee,
 )
+from .concatenated import (
+    ClusteringResult as ClusteringResult,
+    ConcatenatedSVDResult as ConcatenatedSVDResult,
+    IncrementalSVD as IncrementalSVD,
+    IncrementalSVDState as IncrementalSVDState,
+    cluster_blocks as cluster_blocks,
+    concatenation_error as concatenation_error,
+    concatenation_residual_bound as concatenation_residual_bound,
+    concatenation_weyl_bound as concatenation_weyl_bound,
+    incremental_svd as incremental_svd,
+)
 from .cur_compression import (
     CURCompressionReport as CURCompressionReport,
     CURLinear as CURLinear,
@@ -42,6 +53,7 @@ from .gp_pde import (
     allen_cahn_residual as allen_cahn_residual,
     poisson_residual as poisson_residual,
 )
+from .jacobi import jacobi_eigh as jacobi_eigh, jacobi_svd as jacobi_svd
 from .kronecker import (
     Kronecker as Kronecker,
     kron_cholesky as kron_cholesky,
@@ -104,6 +116,8 @@ __all__ = [
     "CURCompressionReport",
     "CURLinear",
     "CURResult",
+    "ClusteringResult",
+    "ConcatenatedSVDResult",
     "Design",
     "EighResult",
     "FeatureMap",
@@ -114,6 +128,8 @@ __all__ = [
     "GPHMResult",
     "GridField",
     "GridPDE",
+    "IncrementalSVD",
+    "IncrementalSVDState",
     "Kronecker",
     "LegendreFeatures",
     "LinearOperator",
@@ -130,7 +146,11 @@ __all__ = [
     "banded_cholesky",
     "banded_pattern",
     "block_krylov_svd",
+    "cluster_blocks",
     "compress_linear_layers",
+    "concatenation_error",
+    "concatenation_residual_bound",
+    "concatenation_weyl_bound",
     "cur",
     "cur_break_even_rank",
     "deim_indices",
@@ -139,8 +159,11 @@ __all__ = [
     "frequent_directions",
     "gp_negative_log_likelihood",
     "gp_posterior",
+    "incremental_svd",
     "interpolative",
     "inv_sqrtm",
+    "jacobi_eigh",
+    "jacobi_svd",
     "k_dpp_sample",
     "kernel_matrix",
     "kron_cholesky",
