@@ -33,9 +33,14 @@ def test_ci_runs_the_readme_test_command_verbatim():
 
 
 def test_tour_runs():
-    (tour,) = _blocks("python")
+    spectral_tour, rom_tour = _blocks("python")
     namespace: dict = {}
-    exec(compile(tour, "README.md", "exec"), namespace)
+    exec(compile(spectral_tour, "README.md", "exec"), namespace)
     S, batched = namespace["S"], namespace["batched"]
     assert S.shape == (20,)
     assert batched.U.shape == (8, 2000, 20)
+    exec(compile(rom_tour, "README.md", "exec"), namespace)  # continues the first block
+    c, bounds = namespace["c"], namespace["bounds"]
+    assert c.shape == (100, 10)
+    assert bounds.shape == (100,)
+    assert bool((bounds > 0).all())
