@@ -108,6 +108,12 @@ from .streaming import (
     oja as oja,
     random_order_top_eigenvector as random_order_top_eigenvector,
 )
+from .updating import (
+    FactoredSVD as FactoredSVD,
+    factored_svd as factored_svd,
+    sparse_svd_update as sparse_svd_update,
+    svd_update as svd_update,
+)
 
 __all__ = [
     "GPHM",
@@ -120,6 +126,7 @@ __all__ = [
     "ConcatenatedSVDResult",
     "Design",
     "EighResult",
+    "FactoredSVD",
     "FeatureMap",
     "FrequentDirections",
     "FrequentDirectionsResult",
@@ -155,6 +162,7 @@ __all__ = [
     "cur_break_even_rank",
     "deim_indices",
     "dpp_sample",
+    "factored_svd",
     "fit_hyperparameters",
     "frequent_directions",
     "gp_negative_log_likelihood",
@@ -190,9 +198,11 @@ __all__ = [
     "reverse_cuthill_mckee",
     "sample_design",
     "solve_lyapunov",
+    "sparse_svd_update",
     "spectral_mixture",
     "sqrtm",
     "squared_exponential",
+    "svd_update",
     "toeplitz_kernel_matrix",
     "volume_sample",
     "weighted_least_squares",

@@ -182,11 +182,57 @@ def check_thermalblock(results: dict) -> None:
         assert 1 / 3 < ours["max_error"] / theirs["max_error"] < 3
 
 
+def check_svd_update(results: dict) -> None:
+    from experiments.benchmarks import svd_update
+
+    p = svd_update.SIZES["tiny"]
+    rows = results["table"]
+    cells = {(row["m"], row["s"]) for row in rows}
+    assert cells == {(m, s) for m in p.heights for s in p.widths}
+    for cell in cells:
+        by = {row["method"]: row for row in rows if (row["m"], row["s"]) == cell}
+        # The tiny budgets admit every method.
+        assert set(by) == {
+            "sparse",
+            "sparse (no donation)",
+            "zha-simon",
+            "gkl",
+            "rpi",
+            "recompute (randomized_svd)",
+        }
+        recompute, zha_simon = by["recompute (randomized_svd)"], by["zha-simon"]
+        for row in by.values():
+            assert row["time_s"] > 0
+            # Every method returns U S Vh = a projection of [A, E] (or of [A_k, E], whose
+            # remainder [A - A_k, 0] is orthogonal to it): 0 < residual < ||M||_F.
+            assert 0 < row["rel_residual"] < 1, row["method"]
+            assert row["res_vs_recompute"] == pytest.approx(
+                row["rel_residual"] / recompute["rel_residual"]
+            )
+            assert row["speedup_vs_recompute"] == pytest.approx(recompute["time_s"] / row["time_s"])
+            assert row["speedup_vs_zha_simon"] == pytest.approx(zha_simon["time_s"] / row["time_s"])
+        # The sparse update and Zha-Simon are the same exact augmentation: equal residuals
+        # to rounding (observed ~1e-15; the Gram form squares cond(X) ~ 10); 1e-8.
+        assert by["sparse"]["rel_residual"] == pytest.approx(zha_simon["rel_residual"], rel=1e-8)
+        assert by["sparse (no donation)"]["rel_residual"] == by["sparse"]["rel_residual"]
+        assert isinstance(by["sparse"]["flushes"], int)
+        # GKL and RPI use part of Zha-Simon's augmented space: never a smaller residual.
+        for method in ("gkl", "rpi"):
+            assert by[method]["rel_residual"] >= zha_simon["rel_residual"] * (1 - 1e-12)
+        # The update keeps only the rank-k part of A; on the tiny problem (flat spectrum) all
+        # residuals agree to ~1e-4 (observed res_vs_recompute 1.0000); 1% is the bar.
+        assert by["sparse"]["res_vs_recompute"] < 1.01
+    (verdict,) = results["data"]["criterion"]  # the largest height, one width
+    assert {"m", "s", "vs_recompute", "res_vs_recompute", "met"} <= verdict.keys()
+    assert any(note.startswith("Criterion at m =") for note in results["notes"])
+
+
 SANITY_CHECKS = {
     "matfun": check_matfun,
     "kronecker": check_kronecker,
     "cur": check_cur,
     "thermalblock": check_thermalblock,
+    "svd_update": check_svd_update,
 }
 
 
