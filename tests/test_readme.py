@@ -17,7 +17,7 @@ def test_exactly_two_commands_run_and_test():
     assert "\n" not in run
     assert "\n" not in test
     assert run.endswith("python -m experiments run quickstart")
-    assert test.endswith("python -m pytest")
+    assert test.endswith("python -m pytest -n 2")  # two worker processes (pytest-xdist)
     for command in (run, test):
         assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install")
 
