@@ -6,6 +6,7 @@ matrix products, with a Muon-style optax transformation. The package namespace i
 public API.
 """
 
+from . import mps as mps
 from ._results import EighResult as EighResult, SVDResult as SVDResult
 from .banded import (
     BandedCholesky as BandedCholesky,
@@ -72,6 +73,7 @@ from .least_squares import (
     weighted_least_squares as weighted_least_squares,
 )
 from .matfun import inv_sqrtm as inv_sqrtm, solve_lyapunov as solve_lyapunov, sqrtm as sqrtm
+from .mps import MPS as MPS, TruncationResult as TruncationResult, tt_svd as tt_svd
 from .muon import orthogonalize_updates as orthogonalize_updates
 from .operators import LinearOperator as LinearOperator, aslinearoperator as aslinearoperator
 from .polar import polar as polar

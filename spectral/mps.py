@@ -62,8 +62,9 @@ ORDERS = ("sequential", "interleaved")
 
 
 class MPS(eqx.Module):
-    r"""A matrix product state: cores $G_k$ of shape $(\chi_{k-1}, d_k, \chi_k)$, $\chi_0 =
-    \chi_n = 1$, most significant site first.
+    r"""A matrix product state, most significant site first.
+
+    Cores $G_k$ of shape $(\chi_{k-1}, d_k, \chi_k)$, $\chi_0 = \chi_n = 1$.
 
     A pytree (its cores are the leaves), so it goes through `jax.jit`, `jax.vmap` and
     `jax.grad` like an array. Built from a list of cores, it checks their shapes: 3-D, bond
@@ -85,26 +86,27 @@ class MPS(eqx.Module):
 
     @property
     def physical_dims(self) -> tuple[int, ...]:
-        """$(d_1, \\dots, d_n)$."""
+        r"""$(d_1, \dots, d_n)$."""
         return tuple(int(c.shape[1]) for c in self.cores)
 
     @property
     def bond_dims(self) -> tuple[int, ...]:
-        """The $n - 1$ inner bond dimensions $(\\chi_1, \\dots, \\chi_{n-1})$ (array shapes)."""
+        r"""The $n - 1$ inner bond dimensions $(\chi_1, \dots, \chi_{n-1})$ (array shapes)."""
         return tuple(int(c.shape[2]) for c in self.cores[:-1])
 
     @property
     def max_bond(self) -> int:
-        """$\\max_k \\chi_k$ (1 for a single site)."""
+        r"""$\max_k \chi_k$ (1 for a single site)."""
         return max(self.bond_dims, default=1)
 
     @property
     def size(self) -> int:
-        """The length $\\prod_k d_k$ of the vector it represents."""
+        r"""The length $\prod_k d_k$ of the vector it represents."""
         return math.prod(self.physical_dims)
 
     @property
     def dtype(self) -> Any:
+        """The cores' dtype."""
         return self.cores[0].dtype
 
     def __add__(self, other: "MPS") -> "MPS":
@@ -186,8 +188,10 @@ def to_dense(a: MPS) -> Array:
 
 
 def inner(a: MPS, b: MPS) -> Array:
-    r"""$\langle a, b\rangle = \sum_i \overline{a_i}\, b_i$ by a left-to-right transfer sweep,
-    $O(n d \chi^3)$ time, $O(\chi^2)$ memory."""
+    r"""$\langle a, b\rangle = \sum_i \overline{a_i}\, b_i$ by a left-to-right transfer sweep.
+
+    Cost $O(n d \chi^3)$ time, $O(\chi^2)$ memory.
+    """
     a, b = _check_mps(a, "a"), _check_mps(b, "b")
     _check_same_sites(a, b)
     env = jnp.ones((1, 1), a.dtype)
@@ -197,9 +201,11 @@ def inner(a: MPS, b: MPS) -> Array:
 
 
 def norm(a: MPS) -> Array:
-    r"""$\lVert a\rVert_2$, from the norm of the first core after a right-canonicalizing QR
-    sweep (no cancellation: accurate where $\sqrt{\langle a, a\rangle}$ would lose digits).
-    Cost $O(n d \chi^3)$."""
+    r"""$\lVert a\rVert_2$, the norm of the first core after a right-canonicalizing sweep.
+
+    No cancellation: accurate where $\sqrt{\langle a, a\rangle}$ would lose digits.
+    Cost $O(n d \chi^3)$.
+    """
     a = right_canonicalize(_check_mps(a, "a"))
     return jnp.linalg.norm(a.cores[0])
 
@@ -208,8 +214,10 @@ def norm(a: MPS) -> Array:
 
 
 def add(a: MPS, b: MPS) -> MPS:
-    r"""$a + b$ with block-diagonal cores: bond dimensions $\chi_a + \chi_b$ (round it
-    afterwards to compress). Cost: memory only."""
+    r"""$a + b$ with block-diagonal cores: bond dimensions $\chi_a + \chi_b$.
+
+    Round it afterwards to compress. Cost: memory only.
+    """
     a, b = _check_mps(a, "a"), _check_mps(b, "b")
     _check_same_sites(a, b)
     n = a.num_sites
@@ -231,7 +239,7 @@ def add(a: MPS, b: MPS) -> MPS:
 
 
 def scale(a: MPS, c: Any) -> MPS:
-    """$c\\,a$ for a scalar $c$ (the first core is scaled)."""
+    r"""$c\,a$ for a scalar $c$ (the first core is scaled)."""
     a = _check_mps(a, "a")
     c = jnp.asarray(c)
     if c.ndim != 0:
@@ -240,9 +248,11 @@ def scale(a: MPS, c: Any) -> MPS:
 
 
 def hadamard(a: MPS, b: MPS) -> MPS:
-    r"""The elementwise product $a \odot b$: cores $G_k[(\alpha\beta), i, (\alpha'\beta')] =
-    A_k[\alpha, i, \alpha']\, B_k[\beta, i, \beta']$, bond dimensions $\chi_a \chi_b$.
-    Cost $O(n d \chi_a^2 \chi_b^2)$ memory and time."""
+    r"""The elementwise product $a \odot b$, bond dimensions $\chi_a \chi_b$.
+
+    Cores $G_k[(\alpha\beta), i, (\alpha'\beta')] = A_k[\alpha, i, \alpha']\,
+    B_k[\beta, i, \beta']$. Cost $O(n d \chi_a^2 \chi_b^2)$ memory and time.
+    """
     a, b = _check_mps(a, "a"), _check_mps(b, "b")
     _check_same_sites(a, b)
     cores = []
@@ -269,11 +279,14 @@ def _orthonormal_split(M: Array) -> tuple[Array, Array]:
 
 
 def left_canonicalize(a: MPS) -> MPS:
-    r"""The same vector with cores $1, \dots, n-1$ left-orthonormal
-    ($\sum_{\alpha, i} \overline{G[\alpha, i, \beta]} G[\alpha, i, \beta'] = \delta_{\beta\beta'}$),
-    by a left-to-right sweep of QR factorizations; the norm ends up in the last core.
-    Bond dimensions never grow (they become $\min(\chi_{k-1} d_k, \chi_k)$). Cost
-    $O(n d \chi^3)$."""
+    r"""The same vector with cores $1, \dots, n-1$ left-orthonormal.
+
+    Left-orthonormal: $\sum_{\alpha, i} \overline{G[\alpha, i, \beta]} G[\alpha, i, \beta']
+    = \delta_{\beta\beta'}$. A left-to-right sweep of orthonormal splittings (SVDs for real
+    cores, so that gradients stay finite on rank-deficient cores; QR for complex ones); the
+    norm ends up in the last core. Bond dimensions never grow (they become
+    $\min(\chi_{k-1} d_k, \chi_k)$). Cost $O(n d \chi^3)$.
+    """
     a = _check_mps(a, "a")
     cores = list(a.cores)
     for k in range(len(cores) - 1):
@@ -285,8 +298,11 @@ def left_canonicalize(a: MPS) -> MPS:
 
 
 def right_canonicalize(a: MPS) -> MPS:
-    r"""The same vector with cores $2, \dots, n$ right-orthonormal, by a right-to-left sweep
-    of LQ factorizations; the norm ends up in the first core. Cost $O(n d \chi^3)$."""
+    r"""The same vector with cores $2, \dots, n$ right-orthonormal.
+
+    A right-to-left sweep as in `left_canonicalize`; the norm ends up in the first core.
+    Cost $O(n d \chi^3)$.
+    """
     a = _check_mps(a, "a")
     cores = list(a.cores)
     for k in range(len(cores) - 1, 0, -1):
@@ -301,13 +317,13 @@ def right_canonicalize(a: MPS) -> MPS:
 
 
 class TruncationResult(NamedTuple):
-    """What `round` and `tt_svd` return.
+    r"""What `round` and `tt_svd` return.
 
     - `mps`: the truncated MPS (bonds padded with zeros to a static size when `max_bond` was
       given).
     - `ranks`: the $n - 1$ kept bond ranks (int array).
-    - `error`: $\\sqrt{\\sum_k \\sum_{i > r_k} \\sigma_{k,i}^2}$, the Frobenius norm of all
-      discarded singular values, an upper bound on $\\lVert x - \\tilde x\\rVert_2$.
+    - `error`: $\sqrt{\sum_k \sum_{i > r_k} \sigma_{k,i}^2}$, the Frobenius norm of all
+      discarded singular values, an upper bound on $\lVert x - \tilde x\rVert_2$.
     """
 
     mps: MPS
@@ -386,12 +402,15 @@ def _truncated_step(
                 "zero-padded bonds of that size and the kept ranks as an array."
             )
         r = int(rank)
-        return U[:, :r], s[:r, None] * Vh[:r], rank, discarded
+        return U[:, :r], s[:r, None].astype(Vh.dtype) * Vh[:r], rank, discarded
     r = min(max_keep, s.shape[0])
     rank = jnp.minimum(rank, r)
     mask = keep[:r].astype(s.dtype)
-    return U[:, :r] * mask[None, :].astype(U.dtype), (mask * s[:r])[:, None] * Vh[:r], rank, (
-        discarded + jnp.sum(jnp.where(keep[r:], s[r:] * s[r:], 0.0))
+    return (
+        U[:, :r] * mask[None, :].astype(U.dtype),
+        (mask * s[:r])[:, None].astype(Vh.dtype) * Vh[:r],
+        rank,
+        (discarded + jnp.sum(jnp.where(keep[r:], s[r:] * s[r:], 0.0))),
     )
 
 
@@ -409,7 +428,7 @@ def _check_truncation(tol: Any, max_bond: int | None, criterion: str) -> Array:
     return tol
 
 
-def round(  # noqa: A001 - the name tensor-train libraries use (teneva, ttpy)
+def round(  # the name tensor-train libraries use (teneva, ttpy); spectral.mps.round
     a: MPS,
     *,
     tol: Any = 0.0,
@@ -423,18 +442,25 @@ def round(  # noqa: A001 - the name tensor-train libraries use (teneva, ttpy)
     singular values are those of the whole vector's unfolding at bond $k$, so the truncation
     criterion (see the module docstring) holds globally. Cost $O(n d \chi^3)$.
 
-    Args:
-        a: the MPS.
-        tol: the threshold (traced; >= 0). With the default criterion, the result is within
-            `tol * norm(a)` of `a`.
-        max_bond: a static cap on every bond; with it the function jits and the bonds are
-            zero-padded to `min(max_bond, ...)`. Without it the bonds are exactly the kept
-            ranks (not under jit).
-        criterion: "frobenius" (relative to the norm, summed over bonds), "absolute" or
-            "relative" (to the largest singular value at each bond).
+    Parameters
+    ----------
+    a : MPS
+        The state.
+    tol : float or Array
+        The threshold (traced; >= 0). With the default criterion, the result is within
+        ``tol * norm(a)`` of `a`.
+    max_bond : int, optional
+        A static cap on every bond; with it the function jits and the bonds are zero-padded
+        to ``min(max_bond, ...)``. Without it the bonds are exactly the kept ranks (not
+        under jit).
+    criterion : {"frobenius", "absolute", "relative"}
+        Relative to the norm and summed over bonds, absolute, or relative to the largest
+        singular value at each bond (static).
 
-    Returns:
-        `TruncationResult(mps, ranks, error)`.
+    Returns
+    -------
+    TruncationResult
+        ``(mps, ranks, error)``.
     """
     a = _check_mps(a, "a")
     tol = _check_truncation(tol, max_bond, criterion)
@@ -461,8 +487,10 @@ def round(  # noqa: A001 - the name tensor-train libraries use (teneva, ttpy)
 
 
 def _bits_tensor(x: Array, d: int, order: str) -> tuple[Array, int]:
-    """Reshape x (1-D of length d^n, or one axis of length d^{n_c} per coordinate) into a
-    tensor with one axis of length d per site, in the requested bit order."""
+    """Reshape x into a tensor with one axis of length d per site, in the given bit order.
+
+    x is 1-D of length d^n, or has one axis of length d^{n_c} per coordinate.
+    """
     per_axis = []
     for axis, length in enumerate(x.shape):
         n_c = round_log(length, d)
@@ -515,14 +543,21 @@ def tt_svd(
     Cost: a sweep of SVDs of unfoldings, the first of size $d \times d^{n-1}$:
     $O(d^{n} \chi)$ to $O(d^{n+1})$ time; the dense input bounds what fits.
 
-    Args:
-        x: the vector or grid (real or complex).
-        tol, max_bond, criterion: as in `round`.
-        physical_dim: $d$ (2 for qubits).
-        order: "sequential" or "interleaved" (several coordinates only).
+    Parameters
+    ----------
+    x : Array
+        The vector or grid (real or complex).
+    tol, max_bond, criterion
+        As in `round`.
+    physical_dim : int
+        $d$ (2 for qubits; static).
+    order : {"sequential", "interleaved"}
+        The bit order of several coordinates (static).
 
-    Returns:
-        `TruncationResult(mps, ranks, error)`.
+    Returns
+    -------
+    TruncationResult
+        ``(mps, ranks, error)``.
     """
     check_choice(order, "order", ORDERS)
     if isinstance(physical_dim, bool) or not isinstance(physical_dim, int) or physical_dim < 2:
