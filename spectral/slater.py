@@ -11,7 +11,8 @@ Riemann sums, contractions of MPS and MPOs:
 
 - overlap $S = \int \phi_a \phi_b \approx h \langle a, b\rangle$;
 - kinetic $T = -\tfrac12 \int \phi_a \phi_b'' \approx -\tfrac{h}{2} \langle a | \Delta_h | b
-  \rangle$ with the finite-difference Laplacian MPO (`spectral.mpo.laplacian_mpo`, bond 3);
+  \rangle$ with the finite-difference Laplacian MPO (`spectral.mpo.laplacian_mpo`, bond 3)
+  and a natural boundary at the box's ends (see `kinetic`);
 - nuclear attraction $V = -Z \int \phi_a \phi_b\, v(x - C)$ with the softened Coulomb
   $v(s) = 1/\sqrt{s^2 + \varepsilon^2}$ (the exact $1/|s|$ is not integrable in 1-D), as
   $h \langle a | \operatorname{diag}(v) | b\rangle$, $v$ an MPS built by TT-cross.
@@ -182,25 +183,38 @@ def _embedded(op: MPO, axis: int, qubits: int, dims: int) -> MPO:
 FORMS = ("gradient", "laplacian")
 
 
+def _face_inner(a: MPS, b: MPS, sites: range, digit: int) -> Array:
+    r"""$\sum a_j b_j$ over the grid points whose digits at `sites` all equal `digit`."""
+
+    def project(m: MPS) -> MPS:
+        return MPS([c[:, digit : digit + 1, :] if k in sites else c for k, c in enumerate(m.cores)])
+
+    return inner(project(a), project(b))
+
+
 def kinetic(a: MPS, b: MPS, *, h: Any, dims: int = 1, form: str = "laplacian") -> Array:
-    r"""Kinetic energy $T = -\tfrac12 \int \phi_a \Delta \phi_b$ by finite differences.
+    r"""Kinetic energy $T = \tfrac12 \int_{\text{box}} \nabla\phi_a \cdot \nabla\phi_b$.
 
-    On a sequential grid of `dims` coordinates with equal qubit counts and zero values
-    outside the box, two equal discretizations (up to a boundary term of the size of the
-    orbitals at the box's edge):
+    By finite differences: $T_h = \tfrac{h^{D-2}}{2} \sum_{\text{axes}} \sum_{j}
+    (a_{j+e} - a_j)(b_{j+e} - b_j)$ over neighbouring pairs inside the box (the natural, or
+    Neumann, boundary: no jump to zero at the box's faces, which would add a spurious
+    $\sum_{\text{faces}} a b / (2h)$ growing as $h \to 0$). For orbitals that decay in the box
+    it equals $-\tfrac12 \int \phi_a \Delta\phi_b$. Sequential grid of `dims` coordinates
+    with equal qubit counts. Two ways to evaluate it, equal in exact arithmetic:
 
-    - ``"laplacian"`` (default): $-\tfrac{h^D}{2} \sum_{\text{axes}}
-      \langle a | \Delta_h | b \rangle$, the second-order Laplacian MPO (bond 3), one
-      contraction per axis. Its three terms are each $O(h^{-2})$ times larger than the
-      result, so roundoff grows like $\varepsilon / h^2$ relative: fine to about 20 qubits
-      per coordinate in float64.
-    - ``"gradient"`` (summation by parts, for fine 1-D grids):
-      $\tfrac{h^{D-2}}{2} \sum_{\text{axes}} \langle D a, D b\rangle$ with the forward
-      difference $D = S_{+1} - I$ applied and compressed by lossless rounding
-      (`spectral.mps.round`, tol 0) before the inner product; the cancellation then happens
-      inside an orthogonal factorization, and the roundoff grows like $\varepsilon / h$:
-      good to about 40 qubits. It costs SVDs of the differenced states (bond $2\chi$), each
-      shape compiled once.
+    - ``"laplacian"`` (default): $-\tfrac{h^D}{2} \sum_{\text{axes}} (\langle a | \Delta_h |
+      b \rangle + \text{faces}/h^2)$ with the Dirichlet Laplacian MPO (bond 3) and the face
+      sums $\sum_{\text{faces}} a b$ (contractions with the face digits fixed). The three
+      terms of $\Delta_h$ are each $O(h^{-2})$ times larger than the result, so roundoff
+      grows like $\varepsilon / h^2$ relative: fine to about 20 qubits per coordinate in
+      float64.
+    - ``"gradient"`` (for fine 1-D grids): $\tfrac{h^{D-2}}{2} \sum_{\text{axes}}
+      (\langle D a, D b\rangle - \text{last face})$ with the forward difference
+      $D = S_{+1} - I$ applied and compressed by lossless rounding (`spectral.mps.round`,
+      tol 0) before the inner product; the cancellation then happens inside an orthogonal
+      factorization, and the roundoff grows like $\varepsilon / h$: good to about 40
+      qubits. It costs SVDs of the differenced states (bond $2\chi$), each shape compiled
+      once.
 
     Cost $O(D n \chi^3)$.
     """
@@ -213,14 +227,17 @@ def kinetic(a: MPS, b: MPS, *, h: Any, dims: int = 1, form: str = "laplacian") -
     q = n // dims
     total = 0.0
     for axis in range(dims):
+        sites = range(axis * q, (axis + 1) * q)
+        last_face = _face_inner(a, b, sites, 1)
         if form == "laplacian":
             op = _embedded(laplacian_mpo(q, h, dtype=a.dtype), axis, q, dims)
-            total = total - expectation(a, op, b)
+            faces = _face_inner(a, b, sites, 0) + last_face
+            total = total - expectation(a, op, b) - faces / h**2
         else:
             shift = _embedded(shift_mpo(q, offset=1, boundary="open", dtype=a.dtype), axis, q, dims)
             da = mps_round(apply(shift, a) - a).mps
             db = mps_round(apply(shift, b) - b).mps
-            total = total + inner(da, db) / h**2
+            total = total + (inner(da, db) - last_face) / h**2
     return 0.5 * h**dims * total
 
 
