@@ -6,7 +6,7 @@ matrix products, with a Muon-style optax transformation. The package namespace i
 public API.
 """
 
-from . import mps as mps
+from . import mpo as mpo, mps as mps, mps_functions as mps_functions, slater as slater
 from ._results import EighResult as EighResult, SVDResult as SVDResult
 from .banded import (
     BandedCholesky as BandedCholesky,
@@ -73,7 +73,15 @@ from .least_squares import (
     weighted_least_squares as weighted_least_squares,
 )
 from .matfun import inv_sqrtm as inv_sqrtm, solve_lyapunov as solve_lyapunov, sqrtm as sqrtm
+from .mpo import MPO as MPO
 from .mps import MPS as MPS, TruncationResult as TruncationResult, tt_svd as tt_svd
+from .mps_functions import (
+    cusp_mps as cusp_mps,
+    exp_mps as exp_mps,
+    poly_cusp_mps as poly_cusp_mps,
+    poly_exp_mps as poly_exp_mps,
+    product_mps as product_mps,
+)
 from .muon import orthogonalize_updates as orthogonalize_updates
 from .operators import LinearOperator as LinearOperator, aslinearoperator as aslinearoperator
 from .polar import polar as polar
@@ -110,6 +118,11 @@ from .streaming import (
     oja as oja,
     random_order_top_eigenvector as random_order_top_eigenvector,
 )
+from .tt_cross import (
+    CrossResult as CrossResult,
+    grid_function as grid_function,
+    tt_cross as tt_cross,
+)
 from .updating import (
     FactoredSVD as FactoredSVD,
     factored_svd as factored_svd,
@@ -119,6 +132,8 @@ from .updating import (
 
 __all__ = [
     "GPHM",
+    "MPO",
+    "MPS",
     "BandedCholesky",
     "BandedPattern",
     "CURCompressionReport",
@@ -126,6 +141,7 @@ __all__ = [
     "CURResult",
     "ClusteringResult",
     "ConcatenatedSVDResult",
+    "CrossResult",
     "Design",
     "EighResult",
     "FactoredSVD",
@@ -147,6 +163,7 @@ __all__ = [
     "RandomOrderState",
     "RandomOrderTopEigenvector",
     "SVDResult",
+    "TruncationResult",
     "WLSResult",
     "activation_scores",
     "advection_residual",
@@ -162,13 +179,16 @@ __all__ = [
     "concatenation_weyl_bound",
     "cur",
     "cur_break_even_rank",
+    "cusp_mps",
     "deim_indices",
     "dpp_sample",
+    "exp_mps",
     "factored_svd",
     "fit_hyperparameters",
     "frequent_directions",
     "gp_negative_log_likelihood",
     "gp_posterior",
+    "grid_function",
     "incremental_svd",
     "interpolative",
     "inv_sqrtm",
@@ -186,11 +206,17 @@ __all__ = [
     "log_elementary_symmetric",
     "matern52",
     "mode_apply",
+    "mpo",
+    "mps",
+    "mps_functions",
     "nystrom",
     "oja",
     "orthogonalize_updates",
     "poisson_residual",
     "polar",
+    "poly_cusp_mps",
+    "poly_exp_mps",
+    "product_mps",
     "projection_dpp_sample",
     "qdeim_indices",
     "random_order_top_eigenvector",
@@ -199,6 +225,7 @@ __all__ = [
     "randomized_svd",
     "reverse_cuthill_mckee",
     "sample_design",
+    "slater",
     "solve_lyapunov",
     "sparse_svd_update",
     "spectral_mixture",
@@ -206,6 +233,8 @@ __all__ = [
     "squared_exponential",
     "svd_update",
     "toeplitz_kernel_matrix",
+    "tt_cross",
+    "tt_svd",
     "volume_sample",
     "weighted_least_squares",
 ]
