@@ -67,7 +67,7 @@ def concatenations(draw):
     return blocks, r, oversample
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(concatenations())
 def test_bounds_never_below_the_optimal_error(case):
     blocks, r, oversample = case
