@@ -120,12 +120,16 @@ def _dense(cfg: Config, orbital: str, q: int) -> np.ndarray:
     return values / np.linalg.norm(values)
 
 
-def bond_table(cfg: Config, progress: Progress) -> tuple[list[dict], dict]:
-    """chi_max against qubits per coordinate, TT-cross and (small q) dense TT-SVD."""
-    rows, profiles = [], {}
+def bond_table(cfg: Config, progress: Progress) -> tuple[list[dict], dict, dict]:
+    """chi_max against qubits per coordinate, TT-cross and (small q) dense TT-SVD.
+
+    Also returns the bond profiles and the normalized states by (orbital, qubits).
+    """
+    rows, profiles, states = [], {}, {}
     settings = [(o, q) for o in cfg.orbitals for q in cfg.qubits]
     for orbital, q in progress(settings, desc="bolos2026 bond dimensions"):
         psi, res, seconds = _cross(cfg, orbital, q)
+        states[orbital, q] = psi
         rounded = M.round(psi, tol=cfg.threshold, criterion="absolute")
         ranks = [int(r) for r in rounded.ranks]
         row = {
@@ -147,14 +151,15 @@ def bond_table(cfg: Config, progress: Progress) -> tuple[list[dict], dict]:
             row["max_abs_diff"] = float(np.max(np.abs(np.asarray(M.to_dense(psi)) - x.reshape(-1))))
         rows.append(row)
         profiles[f"{orbital}/{q}"] = ranks
-    return rows, profiles
+    return rows, profiles, states
 
 
-def threshold_table(cfg: Config, progress: Progress) -> list[dict]:
+def threshold_table(cfg: Config, progress: Progress, states: dict) -> list[dict]:
     """chi_max and the overlap error against the threshold, at `sweep_qubits`."""
     rows = []
     for orbital in progress(cfg.orbitals, desc="bolos2026 threshold sweep"):
-        psi, _, _ = _cross(cfg, orbital, cfg.sweep_qubits)
+        key = (orbital, cfg.sweep_qubits)
+        psi = states[key] if key in states else _cross(cfg, orbital, cfg.sweep_qubits)[0]
         for threshold in cfg.sweep_thresholds:
             rounded = M.round(psi, tol=threshold, criterion="absolute").mps
             fidelity = float(M.inner(psi, rounded) / M.norm(rounded))
@@ -179,8 +184,8 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
         `table` (the bond table), `figures` (`bond_dimensions`), `data` (bond profiles and
         the threshold sweep) and `notes`.
     """
-    table, profiles = bond_table(cfg, progress)
-    sweep = threshold_table(cfg, progress) if cfg.sweep_qubits else []
+    table, profiles, states = bond_table(cfg, progress)
+    sweep = threshold_table(cfg, progress, states) if cfg.sweep_qubits else []
     return {
         "table": table,
         "figures": {"bond_dimensions": _figure(table, sweep)},
