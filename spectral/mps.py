@@ -347,7 +347,8 @@ def _kept(s: Array, threshold: Array, criterion: str) -> Array:
 @jax.custom_jvp
 def _safe_svd(M: Array) -> tuple[Array, Array, Array]:
     """Thin SVD whose derivative is finite for repeated (e.g. zero-padded) singular values."""
-    return jnp.linalg.svd(M, full_matrices=False)
+    # a plain tuple: the JVP rule returns one, and custom_jvp needs equal pytree structures
+    return tuple(jnp.linalg.svd(M, full_matrices=False))
 
 
 @_safe_svd.defjvp

@@ -191,6 +191,9 @@ def test_gradients_flow_through_padded_rounding():
     for c, c0 in zip(g.cores, g0.cores, strict=True):
         np.testing.assert_allclose(c, c0, atol=1e-9)
     check_grads(lambda c: M.norm(M.MPS(c)), (a.cores,), order=1, modes=("fwd", "rev"))
+    # grad of a jitted function (the custom derivative's output structure must match)
+    grad_of_jit = jax.grad(jax.jit(lambda s: M.norm(M.round(M.scale(a, s), max_bond=4).mps)))
+    np.testing.assert_allclose(grad_of_jit(1.5), float(M.norm(a)), rtol=1e-10)
     check_grads(
         lambda x: M.to_dense(M.tt_svd(x, max_bond=4).mps),
         (jnp.asarray(rng.standard_normal(2**4)),),
