@@ -227,12 +227,49 @@ def check_svd_update(results: dict) -> None:
     assert any(note.startswith("Criterion at m =") for note in results["notes"])
 
 
+def check_mps(results: dict) -> None:
+    rows = results["table"]
+    data = results["data"]
+    by = {(row["table"], row["case"], row["n"]): row for row in rows}
+    for n in (8, 12):
+        # The analytic bonds: the cusp (bond 3), e^{-zeta x} (1), x e^{-zeta x} (d + 1 = 2).
+        assert by[(1, "sto_1d x2", n)]["chi"] == 3
+        assert by[(1, "exp_mps", n)]["chi"] == 1
+        assert by[(1, "poly_exp_mps d=1", n)]["chi"] == 2
+        # Against the exact Riemann sums (geometric series): roundoff only. Overlaps and the
+        # gradient form are ~n eps to ~eps / h (h = 1/8 at n = 12: < 1e-13 with margin); the
+        # laplacian form loses ~eps / h^2 ~ 1e-10 at n = 12 (observed 5e-10 at n = 15).
+        for case in ("overlap", "kinetic gradient", "exp_mps", "poly_exp_mps d=1"):
+            assert by[(1, case, n)]["err_riemann"] < 1e-12, (case, n)
+        assert by[(1, "kinetic laplacian", n)]["err_riemann"] < 1e-8
+        # Against the continuum: the O(h^2) discretization error, whose leading term the
+        # benchmark derives; it dominates the next order by ~1 / h^2, so within 10%.
+        lead = data["leading_errors"][str(n)]
+        assert by[(1, "overlap", n)]["err_closed"] == pytest.approx(lead["S"], rel=0.1)
+        for form in ("laplacian", "gradient"):
+            assert by[(1, f"kinetic {form}", n)]["err_closed"] == pytest.approx(lead["T"], rel=0.1)
+    # TT-SVD of the dense samples finds the ranks of the rounded analytic MPS, and the
+    # analytic MPS equals NumPy's samples to rounding (values <= 1).
+    dense = by[(2, "tt_svd x2", 8)]
+    assert dense["ranks_ok"] is True
+    assert dense["chi"] == 3
+    assert dense["max_diff"] < 1e-13
+    # 3-D: TT-cross and TT-SVD of the dense grid give the same ranks and the same state.
+    for orbital in ("1s", "2s"):
+        cross, svd = by[(3, f"{orbital} tt_cross", 9)], by[(3, f"{orbital} tt_svd", 9)]
+        assert cross["ranks_ok"] is True
+        assert cross["chi"] == svd["chi"]
+        assert cross["max_diff"] < 1e-10
+        assert svd["evals"] == 2**9
+
+
 SANITY_CHECKS = {
     "matfun": check_matfun,
     "kronecker": check_kronecker,
     "cur": check_cur,
     "thermalblock": check_thermalblock,
     "svd_update": check_svd_update,
+    "mps": check_mps,
 }
 
 
