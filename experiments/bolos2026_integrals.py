@@ -200,6 +200,11 @@ def _notes(cfg: Config, table: list[dict]) -> list[str]:
         f"zeta = {cfg.zeta}, R = {cfg.distance} (rho = {rho:g}), box [{cfg.lower}, "
         f"{cfg.upper}) per coordinate; Riemann sums of MPS contractions against the closed "
         "forms. 3-D orbitals by TT-cross (never the dense 2^(3q) vector).",
+        "Floors: the box cuts the orbitals' tails, a relative error of order "
+        "exp(-2 zeta (u - R/2)) that the 1-D overlap reaches from ~16 qubits on; T "
+        "(laplacian) contracts the second difference, whose roundoff grows as eps / h^2 "
+        "(useless beyond ~24 qubits), T (gradient) the first differences (summation by "
+        "parts, roundoff ~eps / h): the form to use on fine grids.",
     ]
     for n, paper in PAPER_1D_OVERLAP_ERROR.items():
         ours = [r["rel_error"] for r in table if r["dim"] == 1 and r["qubits"] == n
