@@ -45,6 +45,7 @@ Reference: I. V. Oseledets, "Tensor-train decomposition", SIAM J. Sci. Comput. 3
 True
 """
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -306,11 +307,19 @@ def right_canonicalize(a: MPS) -> MPS:
     a = _check_mps(a, "a")
     cores = list(a.cores)
     for k in range(len(cores) - 1, 0, -1):
-        left, d, right = cores[k].shape
-        Q, R = _orthonormal_split(cores[k].reshape(left, d * right).T)  # core = R^T Q^T
-        cores[k] = Q.T.reshape(Q.shape[1], d, right)
-        cores[k - 1] = jnp.einsum("aib,cb->aic", cores[k - 1], R)
+        cores[k - 1], cores[k] = _right_step(cores[k - 1], cores[k])
     return MPS(cores)
+
+
+@jax.jit
+def _right_step(previous: Array, core: Array) -> tuple[Array, Array]:
+    """One step of `right_canonicalize`: `core` right-orthonormal, its R into `previous`.
+
+    Jitted per shape (one compile instead of one per operation when called eagerly).
+    """
+    left, d, right = core.shape
+    Q, R = _orthonormal_split(core.reshape(left, d * right).T)  # core = R^T Q^T
+    return jnp.einsum("aib,cb->aic", previous, R), Q.T.reshape(Q.shape[1], d, right)
 
 
 # --- truncation ---------------------------------------------------------------------------
@@ -389,29 +398,53 @@ def _truncated_step(
 
     With `max_keep` the result has min(max_keep, min(M.shape)) columns and the dropped ones
     are zeroed (traced rank); without it, exactly `rank` columns (concrete values needed).
+    Both paths are jitted per shape, so an eager sweep compiles once per distinct unfolding.
     """
+    if max_keep is not None:
+        return _padded_step(M, threshold, criterion, max_keep)
+    U, s, Vh, rank, discarded = _svd_and_rank(M, threshold, criterion)
+    if isinstance(rank, jax.core.Tracer):
+        raise ValueError(
+            "max_bond is needed under jax.jit: the kept ranks depend on the data, and the "
+            "bond dimensions of the result must be static. Pass max_bond=... to get "
+            "zero-padded bonds of that size and the kept ranks as an array."
+        )
+    U_r, SVh_r = _leading(U, s, Vh, int(rank))
+    return U_r, SVh_r, rank, discarded
+
+
+@functools.partial(jax.jit, static_argnames=("criterion",))
+def _svd_and_rank(
+    M: Array, threshold: Array, criterion: str
+) -> tuple[Array, Array, Array, Array, Array]:
+    """(U, s, Vh, kept rank, discarded squared norm) of the unfolding M."""
     # complex input takes JAX's own SVD derivative (the safe one below is for real input)
     U, s, Vh = _safe_svd(M) if jnp.isrealobj(M) else jnp.linalg.svd(M, full_matrices=False)
     keep = _kept(s, threshold, criterion)
-    rank = jnp.sum(keep)
+    return U, s, Vh, jnp.sum(keep), jnp.sum(jnp.where(keep, 0.0, s * s))
+
+
+@functools.partial(jax.jit, static_argnames=("r",))
+def _leading(U: Array, s: Array, Vh: Array, r: int) -> tuple[Array, Array]:
+    """(U_r, S_r Vh_r): the first r singular triplets."""
+    return U[:, :r], s[:r, None].astype(Vh.dtype) * Vh[:r]
+
+
+@functools.partial(jax.jit, static_argnames=("criterion", "max_keep"))
+def _padded_step(
+    M: Array, threshold: Array, criterion: str, max_keep: int
+) -> tuple[Array, Array, Array, Array]:
+    """`_truncated_step` with a static width: dropped triplets zeroed, the rank traced."""
+    U, s, Vh = _safe_svd(M) if jnp.isrealobj(M) else jnp.linalg.svd(M, full_matrices=False)
+    keep = _kept(s, threshold, criterion)
     discarded = jnp.sum(jnp.where(keep, 0.0, s * s))
-    if max_keep is None:
-        if isinstance(rank, jax.core.Tracer):
-            raise ValueError(
-                "max_bond is needed under jax.jit: the kept ranks depend on the data, and the "
-                "bond dimensions of the result must be static. Pass max_bond=... to get "
-                "zero-padded bonds of that size and the kept ranks as an array."
-            )
-        r = int(rank)
-        return U[:, :r], s[:r, None].astype(Vh.dtype) * Vh[:r], rank, discarded
     r = min(max_keep, s.shape[0])
-    rank = jnp.minimum(rank, r)
     mask = keep[:r].astype(s.dtype)
     return (
         U[:, :r] * mask[None, :].astype(U.dtype),
         (mask * s[:r])[:, None].astype(Vh.dtype) * Vh[:r],
-        rank,
-        (discarded + jnp.sum(jnp.where(keep[r:], s[r:] * s[r:], 0.0))),
+        jnp.minimum(jnp.sum(keep), r),
+        discarded + jnp.sum(jnp.where(keep[r:], s[r:] * s[r:], 0.0)),
     )
 
 
