@@ -19,9 +19,8 @@ normalizer between power iterations needs (the same role as scikit-learn's LU); 
 give an orthonormal basis when $\kappa(Y) \lesssim \varepsilon^{-1/2}$, and the result is
 checked and replaced by Householder QR otherwise.
 
-Blocks are stored as *rows* ($Y^\top \in \mathbb{R}^{\ell \times m}$, row-major): XLA's
-CPU matrix products $Y^\top A$ and $X^\top A^\top$ then both run as plain (non-transposed)
-GEMMs, which is measurably faster for the $A^\top$ passes than $A^\top Y$ on a column block.
+Blocks are stored as *rows* ($Y^\top \in \mathbb{R}^{\ell \times m}$, row-major), and the
+products with a dense $A$ are arranged as plain (non-transposed) GEMMs (`_products`).
 
 References
 ----------

@@ -21,3 +21,22 @@ def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
         out = jax.block_until_ready(fn())
         times.append(time.perf_counter() - start)
     return statistics.median(times), out
+
+
+def interleaved_median_times(fns: dict[str, Callable[[], Any]], repeats: int) -> dict[str, float]:
+    """Median wall time of each of `fns` over `repeats` rounds that call every one in turn.
+
+    One warm-up call each first. Interleaving puts every function under the same machine
+    conditions (a shared CPU's load drifts over seconds), so ratios between them, such as a
+    method's time against the products it cannot avoid, are not biased by when each was
+    measured.
+    """
+    for fn in fns.values():
+        jax.block_until_ready(fn())
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            jax.block_until_ready(fn())
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}

@@ -1,0 +1,62 @@
+"""The private row-block products behind the range finder and block Krylov.
+
+Oracle: NumPy's products. The dense forms are also checked for their compiled shape: both
+must reach XLA as plain (non-transposed) matrix products, which is what makes them fast
+(see `spectral/_products.py`).
+"""
+
+import re
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.experimental import sparse as jsparse
+
+import spectral
+from spectral._products import rows_times, rows_times_transpose
+
+
+def _problem(m=40, n=25, ell=6, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((m, n)), rng.standard_normal((ell, m)), rng.standard_normal((ell, n))
+
+
+@pytest.mark.parametrize("form", ["dense", "bcoo", "operator"])
+def test_products_match_numpy(form):
+    A, Yt, Xt = _problem()
+    op = {
+        "dense": jnp.asarray(A),
+        "bcoo": jsparse.BCOO.fromdense(jnp.asarray(A)),
+        "operator": spectral.LinearOperator(
+            lambda X: jnp.asarray(A) @ X, lambda Y: jnp.asarray(A).T @ Y, A.shape, A.dtype
+        ),
+    }[form]
+    np.testing.assert_allclose(eqx.filter_jit(rows_times)(Yt, op), Yt @ A, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(
+        eqx.filter_jit(rows_times_transpose)(Xt, op), Xt @ A.T, rtol=1e-13, atol=1e-13
+    )
+
+
+def test_dense_products_batch_and_differentiate():
+    A, _, Xt = _problem()
+    A = jnp.asarray(A)
+    batch = jnp.stack([jnp.asarray(Xt), 2.0 * jnp.asarray(Xt)])
+    np.testing.assert_allclose(
+        jax.vmap(rows_times_transpose, in_axes=(0, None))(batch, A),
+        np.einsum("bln,mn->blm", np.asarray(batch), np.asarray(A)),
+        rtol=1e-13,
+    )
+    # d/dXt sum((Xt A^T)^2) = 2 Xt A^T A.
+    grad = jax.grad(lambda Xt: jnp.sum(rows_times_transpose(Xt, A) ** 2))(jnp.asarray(Xt))
+    np.testing.assert_allclose(grad, 2.0 * Xt @ np.asarray(A).T @ np.asarray(A), rtol=1e-12)
+
+
+def test_dense_products_compile_to_non_transposed_gemms():
+    A, Yt, Xt = _problem(m=400, n=300, ell=8)
+    for fn, block in ((rows_times, Yt), (rows_times_transpose, Xt)):
+        hlo = jax.jit(fn).lower(jnp.asarray(block), jnp.asarray(A)).compile().as_text()
+        dots = re.findall(r"lhs_contracting_dims=\{(\d)\}, rhs_contracting_dims=\{(\d)\}", hlo)
+        assert dots, hlo
+        assert all(d == ("1", "0") for d in dots), (fn.__name__, dots)
