@@ -340,10 +340,17 @@ def _lyapunov_newton_schulz(X: Array, G: Array, iters: int, symmetric: bool = Fa
     # sign([[B, C], [0, -B]]) = [[I, Z], [0, -I]] with B Z + Z B = 2 C, by the Newton–Schulz
     # sign iteration H <- H (3I - H^2) / 2 written blockwise; B0 = X / c has its spectrum
     # in (0, 1], inside the iteration's region of convergence (0, sqrt(3)).
+    #
+    # A step with B^2 = I to working precision (every matrix of the batch) leaves B = I to
+    # rounding, after which a step maps (B, C) to itself: the remaining steps are skipped, so
+    # the step count is an upper bound, and well-conditioned X pay only for the steps they
+    # need (9 for kappa(X) = 3 at n = 64 in float32, out of the default 20). The test is on
+    # B alone, which does not depend on G, so the map stays linear in G (and transposable).
     c = _eig_upper_bound(X)
+    eye = _eye_like(X)
+    tol = X.shape[-1] * jnp.finfo(X.dtype).eps
 
-    def step(carry, _):
-        B, C = carry
+    def advance(B, C):
         B2 = B @ B
         B2C = B2 @ C
         if symmetric:
@@ -352,10 +359,14 @@ def _lyapunov_newton_schulz(X: Array, G: Array, iters: int, symmetric: bool = Fa
             # every converged step (2^20 eps ~ 1e-10 after 20 steps) instead of damping it.
             C = _sym(0.5 * (B @ C @ B + 3.0 * C) - B2C)
         else:
-            C = 0.5 * (B @ C @ B - B2C + C @ (3.0 * _eye_like(C) - B2))
-        return (0.5 * (3.0 * B - B @ B2), C), None
+            C = 0.5 * (B @ C @ B - B2C + C @ (3.0 * eye - B2))
+        return 0.5 * (3.0 * B - B @ B2), C, jnp.max(jnp.abs(B2 - eye)) <= tol
 
-    (_, C), _ = jax.lax.scan(step, (X / c, G / c), length=iters)
+    def step(carry, _):
+        B, C, done = carry
+        return jax.lax.cond(done, lambda: carry, lambda: advance(B, C)), None
+
+    (_, C, _), _ = jax.lax.scan(step, (X / c, G / c, jnp.bool_(False)), length=iters)
     return 0.5 * C
 
 
@@ -447,8 +458,29 @@ def _matrix_root_jvp(
         return X, V @ ((Vt @ dA @ V) * K) @ Vt
     X = _forward(A, power, method, iters, degree, check)
     S = X if power > 0 else A @ X  # A^{1/2} = A A^{-1/2}
-    dS = _lyapunov_newton_schulz(_sym(S), dA, backward_iters, symmetric=True)
+    dS = _self_adjoint_lyapunov(_sym(S), dA, backward_iters)
     return X, dS if power > 0 else -X @ dS @ X
+
+
+def _self_adjoint_lyapunov(X: Array, G: Array, iters: int) -> Array:
+    r"""`_lyapunov_newton_schulz(X, G, iters, symmetric=True)`, stated as its own transpose.
+
+    $G \mapsto \mathcal L^{-1} G$, $\mathcal L Y = XY + YX$, is self-adjoint in the
+    Frobenius inner product for symmetric $X$, and its output is symmetric, so its transpose
+    is $\bar Y \mapsto \mathcal L^{-1}\operatorname{sym}(\bar Y)$. Reverse mode (`grad`)
+    transposes the tangent map; with the transpose stated, it runs the same forward
+    Newton–Schulz iteration instead of JAX's transpose of the scan.
+    """
+
+    @full_precision_products  # both are traced lazily, maybe outside the public scope
+    def solve(X, G):
+        return _lyapunov_newton_schulz(X, G, iters, symmetric=True)
+
+    @full_precision_products
+    def transpose(X, cotangent):
+        return solve(X, _sym(cotangent))
+
+    return jax.custom_derivatives.linear_call(solve, transpose, X, G)
 
 
 def _check_square_pair(X, G):

@@ -518,6 +518,41 @@ def test_solve_lyapunov_converges_with_iters():
     assert errors[1] > 0.1  # the paper's 8 steps are far from it (measured 0.76)
 
 
+def test_lyapunov_stops_only_when_every_matrix_has_converged():
+    # Converged steps are skipped once B^2 = I for the whole batch: a kappa = 10 matrix
+    # beside a kappa = 1e3 one (about 8 more steps) must not stop the second one early.
+    n = 24
+    X = np.stack(
+        [
+            symmetric_with_spectrum(8, np.geomspace(1.0, 0.1, n)),
+            symmetric_with_spectrum(9, np.geomspace(1.0, 1e-3, n)),
+        ]
+    )
+    G = np.random.default_rng(8).standard_normal((2, n, n))
+    Y = spectral.solve_lyapunov(jnp.asarray(X), jnp.asarray(G), iters=30)
+    for b in range(2):
+        oracle = scipy.linalg.solve_continuous_lyapunov(X[b], G[b])
+        assert relative_error(Y[b], oracle) < 1e-12
+
+
+def test_lyapunov_derivative_transpose_equals_jax_transpose():
+    # The square-root derivative states the transpose of its Lyapunov solve (the solve
+    # itself, by self-adjointness); it must equal JAX's own transpose of the iteration.
+    from spectral.matfun import _lyapunov_newton_schulz, _self_adjoint_lyapunov
+
+    n = 12
+    X = jnp.asarray(symmetric_with_spectrum(10, np.geomspace(1.0, 0.2, n)))
+    dA = jnp.asarray(np.random.default_rng(10).standard_normal((n, n)))
+    dA = 0.5 * (dA + dA.T)
+    cotangent = jnp.asarray(np.random.default_rng(11).standard_normal((n, n)))  # not symmetric
+    (ours,) = jax.linear_transpose(lambda G: _self_adjoint_lyapunov(X, G, 20), dA)(cotangent)
+    (jaxs,) = jax.linear_transpose(lambda G: _lyapunov_newton_schulz(X, G, 20, symmetric=True), dA)(
+        cotangent
+    )
+    # Both act on symmetric tangents: compare their symmetric parts.
+    np.testing.assert_allclose(0.5 * (ours + ours.T), 0.5 * (jaxs + jaxs.T), atol=1e-12)
+
+
 @pytest.mark.parametrize(
     ("X", "G", "kwargs", "error", "match"),
     [
