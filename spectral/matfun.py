@@ -123,10 +123,12 @@ _DEFAULT_BACKWARD = {
     "taylor": "newton_schulz",
     "pade": "newton_schulz",
 }
-# Steps of the Newton–Schulz sign iteration for the Lyapunov equation: from the smallest
-# eigenvalue of X / c the iteration grows by about 1.5x a step, then converges
-# quadratically; 20 steps reach float32 precision for n = 256 with kappa(A) up to 1e4
-# (kappa(X) = 100). The paper's 8 leave errors of 1e-2 there (measured in the tests).
+# At most this many steps of the Newton–Schulz sign iteration for the Lyapunov equation
+# (steps after convergence are skipped): from the smallest eigenvalue of X / c the
+# iteration grows by about 1.5x a step, then converges quadratically; 20 steps reach
+# float32 precision for n = 256 with kappa(A) up to 1e4 (kappa(X) = 100), while
+# kappa(A) = 10 needs 8. The paper's 8 leave errors of 1e-2 at kappa(X) = 100 (measured
+# in the tests).
 DEFAULT_LYAPUNOV_ITERS = 20
 
 
@@ -662,8 +664,9 @@ def sqrtm(
         computation (exact for the computed approximation; not for ``method="eigh"``).
         Default: ``"eigh"`` for ``"eigh"``, ``"newton_schulz"`` otherwise.
     backward_iters : int
-        Newton–Schulz steps of the derivative (default 20, float32 precision at $n = 256$;
-        the paper's 8 are loose beyond $n \approx 64$).
+        At most this many Newton–Schulz steps in the derivative (default 20, float32
+        precision at $n = 256$ for $\kappa(A) \le 10^4$; the paper's 8 are loose beyond
+        $n \approx 64$); steps after convergence are skipped.
     check : bool
         Check (also under jit, by `equinox.error_if`) that $A$ is finite, symmetric to
         rounding, and positive semidefinite (from the eigenvalues for ``"eigh"``, by a
@@ -690,8 +693,9 @@ def sqrtm(
     ``"newton_schulz"`` 3 products per step; ``"denman_beavers"`` 2 inverses per step;
     ``"taylor"`` about $2\sqrt{K}$ products (5 at $K = 10$); ``"pade"`` about
     $2\sqrt{\max(M, N)}$ products (4 at $[5, 5]$), one inverse and one product. The
-    derivative adds one eigh, `backward_iters` steps of 5 products, or (autodiff) two
-    products per forward product.
+    derivative adds one eigh, up to `backward_iters` steps of 5 products (those it needs,
+    about $\log_{3/2}\kappa(A)^{1/2}$ plus 4), or (autodiff) two products per forward
+    product.
 
     References
     ----------

@@ -378,7 +378,8 @@ def run(size: str) -> dict:
         f"(a) A = Q diag(lambda) Q^T, lambda log-spaced on [1/{p.kappa:g}, 1], float32 (dtype: "
         f"that of the output). Library defaults: iters {iters}, degree {degree}; the derivative "
         "by the exact eigh Lyapunov solve for eigh, by backward='newton_schulz' with "
-        f"backward_iters={LIBRARY_DEFAULTS['backward_iters']} sign steps for the other methods.",
+        f"at most backward_iters={LIBRARY_DEFAULTS['backward_iters']} sign steps (converged steps "
+        "are skipped: 8 at kappa 10) for the other methods.",
         "LAPACK calls (eigh, Cholesky, LU, Schur, SVD) run with 1 OpenBLAS thread (XLA:CPU "
         "already spreads a batch over its thread pool; nested OpenBLAS threads oversubscribe "
         "the cores); the '(default BLAS threads)' rows use OpenBLAS's default, one per core.",
