@@ -369,12 +369,13 @@ def _sign_iteration_scale(X: Array, power_steps: int = 8) -> Array:
 def _lyapunov_newton_schulz(X: Array, G: Array, iters: int, symmetric: bool = False) -> Array:
     # sign([[B, C], [0, -B]]) = [[I, Z], [0, -I]] with B Z + Z B = 2 C, by the Newton–Schulz
     # sign iteration H <- H (3I - H^2) / 2 written blockwise; B0 = X / c has its spectrum
-    # in (0, 1], inside the iteration's region of convergence (0, sqrt(3)).
+    # in (0, 1.3] (see `_sign_iteration_scale`), inside the iteration's region of
+    # convergence (0, sqrt(3)).
     #
     # A step with B^2 = I to working precision (every matrix of the batch) leaves B = I to
     # rounding, after which a step maps (B, C) to itself: the remaining steps are skipped, so
     # the step count is an upper bound, and well-conditioned X pay only for the steps they
-    # need (9 for kappa(X) = 3 at n = 64 in float32, out of the default 20). The test is on
+    # need (8 for kappa(X) = 3 at n = 64 in float32, out of the default 20). The test is on
     # B alone, which does not depend on G, so the map stays linear in G (and transposable).
     c = _sign_iteration_scale(X)
     eye = _eye_like(X)
