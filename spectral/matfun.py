@@ -493,29 +493,8 @@ def _matrix_root_jvp(
         return X, V @ ((Vt @ dA @ V) * K) @ Vt
     X = _forward(A, power, method, iters, degree, check)
     S = X if power > 0 else A @ X  # A^{1/2} = A A^{-1/2}
-    dS = _self_adjoint_lyapunov(_sym(S), dA, backward_iters)
+    dS = _lyapunov_newton_schulz(_sym(S), dA, backward_iters, symmetric=True)
     return X, dS if power > 0 else -X @ dS @ X
-
-
-def _self_adjoint_lyapunov(X: Array, G: Array, iters: int) -> Array:
-    r"""`_lyapunov_newton_schulz(X, G, iters, symmetric=True)`, stated as its own transpose.
-
-    $G \mapsto \mathcal L^{-1} G$, $\mathcal L Y = XY + YX$, is self-adjoint in the
-    Frobenius inner product for symmetric $X$, and its output is symmetric, so its transpose
-    is $\bar Y \mapsto \mathcal L^{-1}\operatorname{sym}(\bar Y)$. Reverse mode (`grad`)
-    transposes the tangent map; with the transpose stated, it runs the same forward
-    Newton–Schulz iteration instead of JAX's transpose of the scan.
-    """
-
-    @full_precision_products  # both are traced lazily, maybe outside the public scope
-    def solve(X, G):
-        return _lyapunov_newton_schulz(X, G, iters, symmetric=True)
-
-    @full_precision_products
-    def transpose(X, cotangent):
-        return solve(X, _sym(cotangent))
-
-    return jax.custom_derivatives.linear_call(solve, transpose, X, G)
 
 
 def _check_square_pair(X, G):
