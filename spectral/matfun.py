@@ -493,8 +493,32 @@ def _matrix_root_jvp(
         return X, V @ ((Vt @ dA @ V) * K) @ Vt
     X = _forward(A, power, method, iters, degree, check)
     S = X if power > 0 else A @ X  # A^{1/2} = A A^{-1/2}
-    dS = _lyapunov_newton_schulz(_sym(S), dA, backward_iters, symmetric=True)
+    dS = _self_adjoint_lyapunov(_sym(S), dA, backward_iters)
     return X, dS if power > 0 else -X @ dS @ X
+
+
+def _self_adjoint_lyapunov(X: Array, G: Array, iters: int) -> Array:
+    r"""$\mathcal L^{-1}\operatorname{sym}(G)$, $\mathcal L Y = XY + YX$, with itself as transpose.
+
+    For symmetric $X$, $\mathcal L^{-1}$ maps symmetric matrices to symmetric matrices and
+    is self-adjoint in the Frobenius inner product, and so is
+    $\mathcal L^{-1} \circ \operatorname{sym}$. Reverse mode (`grad`) transposes the
+    derivative's tangent map. Stated as a symmetric `jax.lax.custom_linear_solve`, that
+    transpose runs the same forward Newton–Schulz solve; JAX's own transpose of the scan
+    replays the stored iterates through transposed batched products, 2.5–3x slower on
+    XLA:CPU (`bench matfun`, batch 64, $n = 64$, float32: 57–77 against 21–24 ms for Taylor's
+    forward and backward). It batches under `vmap`, and differentiates again implicitly,
+    through $\mathcal L$.
+    """
+
+    def lyapunov_operator(Y):
+        return X @ Y + Y @ X
+
+    @full_precision_products  # traced lazily, maybe outside the public function's scope
+    def solve(_, G):
+        return _lyapunov_newton_schulz(X, _sym(G), iters, symmetric=True)
+
+    return jax.lax.custom_linear_solve(lyapunov_operator, G, solve, symmetric=True)
 
 
 def _check_square_pair(X, G):

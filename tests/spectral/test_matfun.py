@@ -539,8 +539,8 @@ def test_lyapunov_stops_only_when_every_matrix_has_converged():
 def test_lyapunov_backward_batches_and_differentiates_twice(function):
     # vmap of grad, and the Hessian, through the Newton-Schulz Lyapunov derivative: against
     # the exact eigh path (Newton-Schulz forward and Lyapunov backward, both converged to
-    # rounding in 30 steps at kappa = 2; the Hessian differentiates through the iterations
-    # and their early stop).
+    # rounding in 30 steps at kappa = 2; the Hessian's second derivative is implicit,
+    # through L).
     f = getattr(spectral, function)
     A = jnp.asarray(symmetric_with_spectrum(12, np.geomspace(1.0, 0.5, 5)))
 
