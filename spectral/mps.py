@@ -435,15 +435,14 @@ def _padded_step(
     M: Array, threshold: Array, criterion: str, max_keep: int
 ) -> tuple[Array, Array, Array, Array]:
     """`_truncated_step` with a static width: dropped triplets zeroed, the rank traced."""
-    U, s, Vh = _safe_svd(M) if jnp.isrealobj(M) else jnp.linalg.svd(M, full_matrices=False)
+    U, s, Vh, rank, discarded = _svd_and_rank(M, threshold, criterion)
     keep = _kept(s, threshold, criterion)
-    discarded = jnp.sum(jnp.where(keep, 0.0, s * s))
     r = min(max_keep, s.shape[0])
     mask = keep[:r].astype(s.dtype)
     return (
         U[:, :r] * mask[None, :].astype(U.dtype),
         (mask * s[:r])[:, None].astype(Vh.dtype) * Vh[:r],
-        jnp.minimum(jnp.sum(keep), r),
+        jnp.minimum(rank, r),
         discarded + jnp.sum(jnp.where(keep[r:], s[r:] * s[r:], 0.0)),
     )
 
