@@ -72,7 +72,8 @@ from .least_squares import (
     sample_design as sample_design,
     weighted_least_squares as weighted_least_squares,
 )
-from .matfun import inv_sqrtm as inv_sqrtm, solve_lyapunov as solve_lyapunov, sqrtm as sqrtm
+from .lyapunov import solve_lyapunov as solve_lyapunov
+from .matfun import inv_sqrtm as inv_sqrtm, sqrtm as sqrtm
 from .mpo import MPO as MPO
 from .mps import MPS as MPS, TruncationResult as TruncationResult, tt_svd as tt_svd
 from .mps_functions import (

@@ -110,45 +110,26 @@ from jaxtyping import Array, Float
 
 from ._checks import check_choice, check_int, full_precision_products, public_jit
 from ._sequencing import after
+from ._symmetric import check_matrix_batch, eig_upper_bound, eye_like, sym
+from .lyapunov import DEFAULT_ITERS as DEFAULT_LYAPUNOV_ITERS
+from .lyapunov import METHODS as LYAPUNOV_METHODS
+from .lyapunov import self_adjoint_lyapunov
 
 METHODS = ("eigh", "newton_schulz", "denman_beavers", "taylor", "pade")
-LYAPUNOV_METHODS = ("eigh", "newton_schulz")
 BACKWARDS = (*LYAPUNOV_METHODS, "autodiff")
 _DEFAULT_ITERS = {"newton_schulz": 10, "denman_beavers": 10}
 _DEFAULT_DEGREE = {"taylor": 10, "pade": (5, 5)}
 _DEFAULT_BACKWARD = {
     "eigh": "eigh",
-    "newton_schulz": "newton_schulz",
-    "denman_beavers": "newton_schulz",
-    "taylor": "newton_schulz",
-    "pade": "newton_schulz",
+    "newton_schulz": "smith",
+    "denman_beavers": "smith",
+    "taylor": "smith",
+    "pade": "smith",
 }
-# At most this many steps of the Newton–Schulz sign iteration for the Lyapunov equation
-# (steps after convergence are skipped): from the smallest eigenvalue of X / c the
-# iteration grows by about 1.5x a step, then converges quadratically; 20 steps reach
-# float32 precision for n = 256 with kappa(A) up to 1e4 (kappa(X) = 100), while
-# kappa(A) = 10 needs 8. The paper's 8 leave errors of 1e-2 at kappa(X) = 100 (measured
-# in the tests).
-DEFAULT_LYAPUNOV_ITERS = 20
 
 
 # ---------------------------------------------------------------------------------------
 # Small building blocks (batched over leading dimensions)
-
-
-def _eye_like(A: Array) -> Array:
-    return jnp.broadcast_to(jnp.eye(A.shape[-1], dtype=A.dtype), A.shape)
-
-
-def _sym(A: Array) -> Array:
-    return 0.5 * (A + jnp.swapaxes(A, -1, -2))
-
-
-def _eig_upper_bound(A: Array) -> Array:
-    r"""$\min(\|A\|_F, \|A\|_1) \ge \lambda_{\max}(A)$ for symmetric $A$, shape (..., 1, 1)."""
-    fro = jnp.sqrt(jnp.sum(A * A, axis=(-2, -1), keepdims=True))
-    one = jnp.max(jnp.sum(jnp.abs(A), axis=-2, keepdims=True), axis=-1, keepdims=True)
-    return jnp.maximum(jnp.minimum(fro, one), jnp.finfo(A.dtype).tiny)
 
 
 def _paterson_stockmeyer_block(degrees: tuple[int, ...]) -> int:
@@ -176,7 +157,7 @@ def _polynomials(coefficients: tuple[np.ndarray, ...], Z: Array) -> tuple[Array,
     evaluation, the exact derivative of the polynomial, takes two products per product.
     """
     block = _paterson_stockmeyer_block(tuple(len(a) - 1 for a in coefficients))
-    powers = [_eye_like(Z), Z][:block]
+    powers = [eye_like(Z), Z][:block]
     while len(powers) < block:
         powers.append(powers[-1] @ Z)
 
@@ -278,7 +259,7 @@ def _from_eigh(V: Array, values: Array) -> Array:
 
 
 def _roots_newton_schulz(An: Array, power: float, iters: int) -> Array:
-    eye = _eye_like(An)
+    eye = eye_like(An)
 
     def step(carry, _):
         Y, Z = carry
@@ -297,17 +278,17 @@ def _roots_denman_beavers(An: Array, power: float, iters: int) -> Array:
         inv_Z, inv_Y = jnp.linalg.inv(jnp.stack([Z, Y]))
         return (0.5 * (Y + inv_Z), 0.5 * (Z + inv_Y)), None
 
-    (Y, Z), _ = jax.lax.scan(step, (An, _eye_like(An)), length=iters)
+    (Y, Z), _ = jax.lax.scan(step, (An, eye_like(An)), length=iters)
     return Y if power > 0 else Z
 
 
 def _roots_taylor(An: Array, power: float, degree: int) -> Array:
-    (X,) = _polynomials((_taylor_coefficients(power, degree),), _eye_like(An) - An)
+    (X,) = _polynomials((_taylor_coefficients(power, degree),), eye_like(An) - An)
     return X
 
 
 def _roots_pade(An: Array, power: float, degree: tuple[int, int]) -> Array:
-    P, Q = _polynomials(_pade_coefficients(*degree), _eye_like(An) - An)
+    P, Q = _polynomials(_pade_coefficients(*degree), eye_like(An) - An)
     # P and Q are polynomials in the same Z, so they commute: Q^{-1} P = P Q^{-1}.
     return _commuting_solve(Q, P) if power > 0 else _commuting_solve(P, Q)
 
@@ -316,7 +297,7 @@ def _forward(A: Array, power: float, method: str, iters: int, degree, check: boo
     if method == "eigh":
         _, V, s = _eigh_checked(A, power, check)
         return _from_eigh(V, s if power > 0 else 1.0 / s)
-    c = _eig_upper_bound(A)
+    c = eig_upper_bound(A)
     An = A / c
     if method == "newton_schulz":
         X = _roots_newton_schulz(An, power, iters)
@@ -327,135 +308,6 @@ def _forward(A: Array, power: float, method: str, iters: int, degree, check: boo
     else:
         X = _roots_pade(An, power, degree)
     return X * c**power
-
-
-# ---------------------------------------------------------------------------------------
-# The Lyapunov equation X Y + Y X = G (X symmetric positive definite)
-
-
-def _lyapunov_eigh_from(V: Array, s: Array, G: Array) -> Array:
-    Vt = jnp.swapaxes(V, -1, -2)
-    return V @ ((Vt @ G @ V) / (s[..., :, None] + s[..., None, :])) @ Vt
-
-
-def _sign_iteration_scale(X: Array, power_steps: int = 8) -> Array:
-    r"""A scale $c$ with $\lambda_{\max}(X)/c \in (0, 1.3]$, close to 1 when it can be.
-
-    The Newton–Schulz sign step $h(x) = x(3 - x^2)/2$ multiplies small eigenvalues by only
-    1.5, so the step count grows with $\log_{1.5}(c/\lambda_{\min})$: the tighter $c$, the
-    fewer steps. $c = \max(\mu, \bar c/1.3)$ with $\bar c = \min(\|X\|_F, \|X\|_1)
-    \ge \lambda_{\max}$ and $\mu \le \lambda_{\max}$ the Rayleigh quotient after
-    `power_steps` power iterations (matrix-vector products, negligible next to the matrix
-    products): whatever $\mu$, $\lambda_{\max}/c \le 1.3$, where $h$ still maps into
-    $[0.85, 1]$ (inside the region of convergence $(0, \sqrt 3)$), and for an accurate
-    $\mu$ the spectrum's top sits at 1 instead of at $\lambda_{\max}/\bar c$ (about
-    $1/\sqrt n$ for a flat spectrum). Saves about $\log_{1.5}(\bar c/\lambda_{\max})$ steps.
-    """
-    n = X.shape[-1]
-    # A fixed start vector with no special alignment (not the ones vector).
-    v = jnp.broadcast_to(jnp.cos(jnp.arange(n, dtype=X.dtype) * 2.4 + 0.3), X.shape[:-1])
-
-    def power_step(v, _):
-        w = jnp.einsum("...ij,...j->...i", X, v)
-        return w / jnp.maximum(
-            jnp.linalg.norm(w, axis=-1, keepdims=True), jnp.finfo(X.dtype).tiny
-        ), None
-
-    v, _ = jax.lax.scan(power_step, v, length=power_steps)
-    rayleigh = jnp.einsum("...i,...ij,...j->...", v, X, v)[..., None, None]
-    return jnp.maximum(rayleigh, _eig_upper_bound(X) / 1.3)
-
-
-def _lyapunov_newton_schulz(X: Array, G: Array, iters: int, symmetric: bool = False) -> Array:
-    # sign([[B, C], [0, -B]]) = [[I, Z], [0, -I]] with B Z + Z B = 2 C, by the Newton–Schulz
-    # sign iteration H <- H (3I - H^2) / 2 written blockwise; B0 = X / c has its spectrum
-    # in (0, 1.3] (see `_sign_iteration_scale`), inside the iteration's region of
-    # convergence (0, sqrt(3)).
-    #
-    # A step with B^2 = I to working precision (every matrix of the batch) leaves B = I to
-    # rounding, after which a step maps (B, C) to itself: the remaining steps are skipped, so
-    # the step count is an upper bound, and well-conditioned X pay only for the steps they
-    # need (8 for kappa(X) = 3 at n = 64 in float32, out of the default 20). The test is on
-    # B alone, which does not depend on G, so the map stays linear in G (and transposable).
-    c = _sign_iteration_scale(X)
-    eye = _eye_like(X)
-    tol = X.shape[-1] * jnp.finfo(X.dtype).eps
-
-    def advance(B, C):
-        B2 = B @ B
-        B2C = B2 @ C
-        if symmetric:
-            # C stays symmetric when G is, and C B2 = (B2 C)^T: 5 products, not 6. The
-            # result is symmetrized: this form doubles an antisymmetric rounding error at
-            # every converged step (2^20 eps ~ 1e-10 after 20 steps) instead of damping it.
-            C = _sym(0.5 * (B @ C @ B + 3.0 * C) - B2C)
-        else:
-            C = 0.5 * (B @ C @ B - B2C + C @ (3.0 * eye - B2))
-        return 0.5 * (3.0 * B - B @ B2), C, jnp.max(jnp.abs(B2 - eye)) <= tol
-
-    def step(carry, _):
-        B, C, done = carry
-        return jax.lax.cond(done, lambda: carry, lambda: advance(B, C)), None
-
-    (_, C, _), _ = jax.lax.scan(step, (X / c, G / c, jnp.bool_(False)), length=iters)
-    return 0.5 * C
-
-
-@public_jit
-def solve_lyapunov(
-    X: Float[Array, "*batch n n"],
-    G: Float[Array, "*batch n n"],
-    /,
-    *,
-    method: str = "newton_schulz",
-    iters: int = DEFAULT_LYAPUNOV_ITERS,
-) -> Float[Array, "*batch n n"]:
-    r"""Solve the Lyapunov equation $X Y + Y X = G$ for symmetric positive definite $X$.
-
-    ``method="eigh"``: $Y = V [(V^\top G V)_{ij} / (x_i + x_j)] V^\top$ from
-    $X = V \operatorname{diag}(x) V^\top$, exact. ``method="newton_schulz"``: `iters` steps
-    of the coupled Newton–Schulz sign iteration on
-    $\begin{bmatrix} X/c & G/c \\ 0 & -X/c\end{bmatrix}$ (Song, Sebe & Wang 2022), 6
-    matrix products per step (5 in the derivatives, where $G$ is symmetric); the error falls
-    quadratically once $1.5^{k}\,\lambda_{\min}(X)/c \gtrsim 1$, where
-    $c \approx \lambda_{\max}(X)$ comes from a few power iterations (and is at least
-    $\min(\|X\|_F, \|X\|_1)/1.3$, which keeps the iteration convergent). `iters` is an
-    upper bound: once every matrix of the batch has converged, the remaining steps are
-    skipped (under `vmap` they still run, as a select).
-
-    Parameters
-    ----------
-    X : Float[Array, "*batch n n"]
-        Symmetric positive definite (not checked: this is the inner solve of the matrix
-        square-root derivatives, where it is SPD by construction).
-    G : Float[Array, "*batch n n"]
-        Right-hand side (any square matrix).
-    method : str
-        ``"newton_schulz"`` or ``"eigh"``; static.
-    iters : int
-        Newton–Schulz steps; static.
-
-    Returns
-    -------
-    Float[Array, "*batch n n"]
-        $Y$.
-
-    Examples
-    --------
-    >>> import jax.numpy as jnp
-    >>> import spectral
-    >>> X = jnp.diag(jnp.array([1.0, 2.0]))
-    >>> Y = spectral.solve_lyapunov(X, jnp.ones((2, 2)), method="eigh")
-    >>> bool(jnp.allclose(X @ Y + Y @ X, jnp.ones((2, 2))))
-    True
-    """
-    X, G = _check_square_pair(X, G)
-    method = check_choice(method, "method", LYAPUNOV_METHODS)
-    iters = check_int(iters, "iters", low=1)
-    if method == "eigh":
-        x, V = jnp.linalg.eigh(_sym(X))
-        return _lyapunov_eigh_from(V, x, G)
-    return _lyapunov_newton_schulz(X, G, iters)
 
 
 # ---------------------------------------------------------------------------------------
@@ -473,7 +325,7 @@ def _matrix_root_jvp(
     power, method, iters, degree, backward, backward_iters, check, primals, tangents
 ):
     (A,), (dA,) = primals, tangents
-    dA = _sym(dA)
+    dA = sym(dA)
     if backward == "eigh":
         # Exact, in A's eigenbasis: dX = V [(V^T dA V)_ij K_ij] V^T with K_ij = 1/(s_i + s_j)
         # for A^{1/2} and -1/(s_i s_j (s_i + s_j)) for A^{-1/2}.
@@ -493,50 +345,8 @@ def _matrix_root_jvp(
         return X, V @ ((Vt @ dA @ V) * K) @ Vt
     X = _forward(A, power, method, iters, degree, check)
     S = X if power > 0 else A @ X  # A^{1/2} = A A^{-1/2}
-    dS = _self_adjoint_lyapunov(_sym(S), dA, backward_iters)
+    dS = self_adjoint_lyapunov(sym(S), dA, backward, backward_iters, symmetric_rhs=True)
     return X, dS if power > 0 else -X @ dS @ X
-
-
-def _self_adjoint_lyapunov(X: Array, G: Array, iters: int) -> Array:
-    r"""$\mathcal L^{-1}\operatorname{sym}(G)$, $\mathcal L Y = XY + YX$, with itself as transpose.
-
-    For symmetric $X$, $\mathcal L^{-1}$ maps symmetric matrices to symmetric matrices and
-    is self-adjoint in the Frobenius inner product, and so is
-    $\mathcal L^{-1} \circ \operatorname{sym}$. Reverse mode (`grad`) transposes the
-    derivative's tangent map. Stated as a symmetric `jax.lax.custom_linear_solve`, that
-    transpose runs the same forward Newton–Schulz solve; JAX's own transpose of the scan
-    replays the stored iterates through transposed batched products, 2.5–3x slower on
-    XLA:CPU (`bench matfun`, batch 64, $n = 64$, float32: 57–77 against 21–24 ms for Taylor's
-    forward and backward). It batches under `vmap`, and differentiates again implicitly,
-    through $\mathcal L$.
-    """
-
-    def lyapunov_operator(Y):
-        return X @ Y + Y @ X
-
-    @full_precision_products  # traced lazily, maybe outside the public function's scope
-    def solve(_, G):
-        return _lyapunov_newton_schulz(X, _sym(G), iters, symmetric=True)
-
-    return jax.lax.custom_linear_solve(lyapunov_operator, G, solve, symmetric=True)
-
-
-def _check_square_pair(X, G):
-    X, G = jnp.asarray(X), jnp.asarray(G)
-    _check_matrix_batch(X, "X")
-    if G.shape != X.shape:
-        raise ValueError(f"G must have the shape of X, {X.shape}; got shape {G.shape}.")
-    return X, G
-
-
-def _check_matrix_batch(A: Array, name: str) -> None:
-    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
-        raise ValueError(
-            f"{name} must be a square matrix or a batch of them, shape (..., n, n); got shape "
-            f"{A.shape}."
-        )
-    if not jnp.issubdtype(A.dtype, jnp.floating):
-        raise TypeError(f"{name} must have a real floating dtype; got dtype {A.dtype}.")
 
 
 def _check_spd(A: Array, power: float, method: str) -> Array:
@@ -554,7 +364,7 @@ def _check_spd(A: Array, power: float, method: str) -> Array:
     asym = jnp.max(jnp.abs(A_value - jnp.swapaxes(A_value, -1, -2)), axis=(-2, -1))
     # Sums of n rounded products (a sample covariance X^T X) are symmetric to ~n eps |A|.
     symmetric = jnp.all(asym <= 10 * n * eps * scale)
-    A, A_value = _sym(A), _sym(A_value)
+    A, A_value = sym(A), sym(A_value)
     definite = "definite" if power < 0 else "semidefinite"
     messages = (
         "A contains NaN or Inf.",
@@ -568,8 +378,8 @@ def _check_spd(A: Array, power: float, method: str) -> Array:
         # below -delta; delta ~ n eps ||A|| accepts semidefinite A up to rounding. (For
         # inv_sqrtm a singular A passes this check; the iterations then return large or
         # non-finite values.)
-        delta = 10 * n * eps * _eig_upper_bound(A_value)
-        positive = jnp.all(jnp.isfinite(jnp.linalg.cholesky(A_value + delta * _eye_like(A))))
+        delta = 10 * n * eps * eig_upper_bound(A_value)
+        positive = jnp.all(jnp.isfinite(jnp.linalg.cholesky(A_value + delta * eye_like(A))))
     # One error_if for the three tests (each costs about two products at batch 64, n = 64),
     # reporting the first that fails.
     index = jnp.where(~finite, 0, jnp.where(~symmetric, 1, 2))
@@ -624,9 +434,9 @@ def _resolve_options(method, iters, degree, backward, backward_iters):
 
 def _matrix_power_half(A, power, method, iters, degree, backward, backward_iters, check):
     A = jnp.asarray(A)
-    _check_matrix_batch(A, "A")
+    check_matrix_batch(A, "A")
     options = _resolve_options(method, iters, degree, backward, backward_iters)
-    A = _check_spd(A, power, options[0]) if check else _sym(A)
+    A = _check_spd(A, power, options[0]) if check else sym(A)
     method, iters, degree, backward, backward_iters = options
     if backward == "autodiff":  # JAX differentiates the computation itself
         return _forward(A, power, method, iters, degree, check)

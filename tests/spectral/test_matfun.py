@@ -25,12 +25,14 @@ from jax.test_util import check_grads
 from threadpoolctl import threadpool_limits
 
 import spectral
+from spectral import lyapunov
 from tests.helpers import dot_precisions, orthogonal, symmetric_with_spectrum
 
 EPS = float(np.finfo(np.float64).eps)
 METHODS = ("eigh", "newton_schulz", "denman_beavers", "taylor", "pade")
 AUTODIFF_METHODS = METHODS[1:]  # eigh has only its exact derivative
-BACKWARDS = ("eigh", "newton_schulz", "autodiff")
+BACKWARDS = ("eigh", "newton_schulz", "smith", "autodiff")
+ITERATIVE_LYAPUNOV = ("newton_schulz", "smith")
 FUNCTIONS = {"sqrtm": (spectral.sqrtm, 0.5), "inv_sqrtm": (spectral.inv_sqrtm, -0.5)}
 # Condition numbers 1e1 .. 1e6, stacked into one batch (one compilation per method and n).
 KAPPAS = 10.0 ** np.arange(1, 7)
@@ -45,10 +47,10 @@ DEFAULT_DEGREE = {"taylor": 10, "pade": (5, 5)}
 # The derivative of the exact function, by the Lyapunov solve (Song et al.'s backward).
 DEFAULT_BACKWARD = {
     "eigh": "eigh",
-    "newton_schulz": "newton_schulz",
-    "denman_beavers": "newton_schulz",
-    "taylor": "newton_schulz",
-    "pade": "newton_schulz",
+    "newton_schulz": "smith",
+    "denman_beavers": "smith",
+    "taylor": "smith",
+    "pade": "smith",
 }
 
 
@@ -354,7 +356,7 @@ def computed_tangents(backward: str) -> dict[tuple[str, str], np.ndarray]:
 def _jvp_params():
     return [
         (method, backward)
-        for backward in ("eigh", "newton_schulz", "autodiff")
+        for backward in BACKWARDS
         for method in (AUTODIFF_METHODS if backward == "autodiff" else METHODS)
     ]
 
@@ -373,7 +375,7 @@ def test_jvp_matches_closed_form(name, method, backward):
     # its truncation error: for Taylor degree 32 at z <= 0.45, sum_{k > 32} k |t_k| z^(k-1)
     # ~ sqrt(32) 0.45^32 / 0.55 ~ 1e-10; the iterations' unrolled derivatives converge with
     # them.
-    tol = {"eigh": 1e-13, "newton_schulz": 1e-11, "autodiff": 1e-9}[backward]
+    tol = {"eigh": 1e-13, "newton_schulz": 1e-11, "smith": 1e-11, "autodiff": 1e-9}[backward]
     np.testing.assert_allclose(dX, expected, atol=tol * np.abs(expected).max(), rtol=0)
     assert dX.dtype == np.float64
 
@@ -481,7 +483,7 @@ def test_check_grads_against_finite_differences(method, backward):
 # The Lyapunov equation
 
 
-@pytest.mark.parametrize("method", ["eigh", "newton_schulz"])
+@pytest.mark.parametrize("method", ["eigh", *ITERATIVE_LYAPUNOV])
 def test_solve_lyapunov_matches_scipy(method):
     rng = np.random.default_rng(5)
     n = 16
@@ -499,28 +501,61 @@ def test_solve_lyapunov_matches_scipy(method):
     np.testing.assert_allclose(jitted(jnp.asarray(X), jnp.asarray(G)), Y, rtol=0, atol=1e-13)
 
 
-def test_solve_lyapunov_converges_with_iters():
-    n = 64
-    # kappa(X) = 100 (the derivative's X = A^{1/2} for kappa(A) = 1e4): the sign iteration
-    # needs log_1.5(c / lambda_min) ~ 13 steps before its quadratic phase.
-    X = symmetric_with_spectrum(7, np.geomspace(1.0, 1e-2, n))
-    G = np.random.default_rng(7).standard_normal((n, n))
+def _lyapunov_errors(X, G, iters_list, method):
     oracle = scipy.linalg.solve_continuous_lyapunov(X, G)
 
     def error(**kwargs):
-        return relative_error(
-            spectral.solve_lyapunov(jnp.asarray(X), jnp.asarray(G), **kwargs), oracle
-        )
+        Y = spectral.solve_lyapunov(jnp.asarray(X), jnp.asarray(G), method=method, **kwargs)
+        return relative_error(Y, oracle)
 
-    errors = [error(iters=iters) for iters in (4, 8, 12)] + [error()]  # default: 20
+    return [error(iters=iters) for iters in iters_list] + [error()]  # default: 20
+
+
+# kappa(X) = 100 (the derivative's X = A^{1/2} for kappa(A) = 1e4).
+KAPPA_100 = {"n": 64, "spectrum": np.geomspace(1.0, 1e-2, 64), "seed": 7}
+
+
+def test_newton_schulz_lyapunov_converges_with_iters():
+    # The sign iteration needs log_1.5(c / lambda_min) ~ 13 steps before its quadratic phase.
+    X = symmetric_with_spectrum(KAPPA_100["seed"], KAPPA_100["spectrum"])
+    G = np.random.default_rng(7).standard_normal(X.shape)
+    errors = _lyapunov_errors(X, G, (4, 8, 12), "newton_schulz")
     assert np.all(np.diff(errors) < 0), errors
     assert errors[-1] < 1e-12  # 20 default steps: converged (measured 6e-15)
     assert errors[1] > 0.1  # the paper's 8 steps are far from it (measured 0.76)
 
 
-def test_lyapunov_stops_only_when_every_matrix_has_converged():
-    # Converged steps are skipped once B^2 = I for the whole batch: a kappa = 10 matrix
-    # beside a kappa = 1e3 one (about 8 more steps) must not stop the second one early.
+def test_smith_lyapunov_error_follows_its_bound():
+    # After j doubling steps the partial sum holds the terms k < 2^j of
+    # Y = sum_k T^k G1 T^k, and the rest is T^(2^j) Y T^(2^j): the relative Frobenius error
+    # is at most ||T||_2^(2^(j+1)), with T = (X - qI)(X + qI)^{-1}. The bound is computed
+    # here from the q the solver picks (its eigenvalues (x - q)/(x + q) in closed form).
+    X = symmetric_with_spectrum(KAPPA_100["seed"], KAPPA_100["spectrum"])
+    G = np.random.default_rng(7).standard_normal(X.shape)
+    q = float(np.squeeze(lyapunov._cayley_shift(jnp.asarray(X))))
+    x = KAPPA_100["spectrum"]
+    rho = np.max(np.abs((x - q) / (x + q)))
+    # The estimate of sqrt(lambda_min lambda_max) = 0.1 is rough (measured q = 0.165), but
+    # rho stays near the optimum (sqrt(kappa) - 1) / (sqrt(kappa) + 1) = 0.818 (0.885).
+    assert 0.8 < rho < 0.9
+    steps = (2, 3, 4, 5)
+    errors = _lyapunov_errors(X, G, steps, "smith")
+    bounds = [rho ** (2 ** (j + 1)) for j in steps]
+    for j, error, bound in zip(steps, errors, bounds, strict=False):
+        # Below the bound, and not far below: the error is the part of Y on the eigenvalues
+        # of T nearest +-rho, whose weight shrinks slowly as the others die out (measured
+        # error / bound = 0.31, 0.19, 0.11, 0.057): no early stop, no faster convergence
+        # than the theory allows.
+        assert bound / 50 < error <= bound, (j, error, bound)
+    assert errors[-1] < 1e-12  # converged in the default (measured 4e-15 after 8 steps)
+
+
+@pytest.mark.parametrize("method", ITERATIVE_LYAPUNOV)
+def test_lyapunov_stops_only_when_every_matrix_has_converged(method):
+    # Converged steps are skipped once the whole batch has converged (B^2 = I for
+    # Newton-Schulz, ||T^(2^j)|| below eps for Smith): a kappa = 10 matrix beside a
+    # kappa = 1e3 one (about 8 more Newton-Schulz steps, 3 more Smith steps) must not stop
+    # the second one early.
     n = 24
     X = np.stack(
         [
@@ -529,14 +564,39 @@ def test_lyapunov_stops_only_when_every_matrix_has_converged():
         ]
     )
     G = np.random.default_rng(8).standard_normal((2, n, n))
-    Y = spectral.solve_lyapunov(jnp.asarray(X), jnp.asarray(G), iters=30)
+    Y = spectral.solve_lyapunov(jnp.asarray(X), jnp.asarray(G), method=method, iters=30)
     for b in range(2):
         oracle = scipy.linalg.solve_continuous_lyapunov(X[b], G[b])
         assert relative_error(Y[b], oracle) < 1e-12
 
 
-def test_lyapunov_backward_batches_and_differentiates_twice():
-    # vmap of grad, and the Hessian, through the Newton-Schulz Lyapunov derivative: against
+@pytest.mark.parametrize("method", ITERATIVE_LYAPUNOV)
+def test_solve_lyapunov_differentiates_like_the_exact_solve(method):
+    # The iterative solves are a lax.custom_linear_solve (their while loops have no
+    # derivative of their own): reverse and forward mode in X and G, against JAX's
+    # derivative of the eigh solve (distinct eigenvalues, kappa(X) = 10).
+    n = 12
+    X = jnp.asarray(symmetric_with_spectrum(3, np.geomspace(1.0, 0.1, n)))
+    G = jnp.asarray(np.random.default_rng(3).standard_normal((n, n)))
+    dX = jnp.asarray(symmetric_with_spectrum(4, np.linspace(-1.0, 1.0, n)))
+
+    def loss(X, G, method):
+        return jnp.sum(jnp.sin(spectral.solve_lyapunov(X, G, method=method)))
+
+    ours = jax.jit(jax.grad(loss, argnums=(0, 1)), static_argnums=2)(X, G, method)
+    exact = jax.jit(jax.grad(loss, argnums=(0, 1)), static_argnums=2)(X, G, "eigh")
+    for a, b in zip(ours, exact, strict=True):
+        # The eigh path's gradient in X is not symmetrized; compare what a symmetric
+        # perturbation sees.
+        np.testing.assert_allclose(a + a.T, b + b.T, atol=1e-11)
+    tangent = jax.jvp(lambda X: spectral.solve_lyapunov(X, G, method=method), (X,), (dX,))[1]
+    expected = jax.jvp(lambda X: spectral.solve_lyapunov(X, G, method="eigh"), (X,), (dX,))[1]
+    np.testing.assert_allclose(tangent, expected, atol=1e-11)
+
+
+@pytest.mark.parametrize("backward", ITERATIVE_LYAPUNOV)
+def test_lyapunov_backward_batches_and_differentiates_twice(backward):
+    # vmap of grad, and the Hessian, through the iterative Lyapunov derivatives: against
     # the exact eigh path (Newton-Schulz forward and Lyapunov backward, both converged to
     # rounding in 30 steps at kappa = 2; the Hessian's second derivative is implicit,
     # through L).
@@ -547,7 +607,9 @@ def test_lyapunov_backward_batches_and_differentiates_twice():
     def loss(A, **kwargs):
         return jnp.sum(jnp.sin(f(A, **kwargs)))
 
-    ours = functools.partial(loss, method="newton_schulz", iters=30, backward_iters=30)
+    ours = functools.partial(
+        loss, method="newton_schulz", iters=30, backward=backward, backward_iters=30
+    )
     exact = functools.partial(loss, method="eigh")
     batch = jnp.stack([A, 2.0 * A])
     np.testing.assert_allclose(

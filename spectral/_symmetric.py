@@ -1,0 +1,32 @@
+"""Small building blocks for batches of symmetric matrices (shape (..., n, n))."""
+
+import jax.numpy as jnp
+from jaxtyping import Array
+
+
+def eye_like(A: Array) -> Array:
+    """The identity, broadcast to the shape and dtype of the batch `A`."""
+    return jnp.broadcast_to(jnp.eye(A.shape[-1], dtype=A.dtype), A.shape)
+
+
+def sym(A: Array) -> Array:
+    r"""The symmetric part $(A + A^\top)/2$ of each matrix."""
+    return 0.5 * (A + jnp.swapaxes(A, -1, -2))
+
+
+def eig_upper_bound(A: Array) -> Array:
+    r"""$\min(\|A\|_F, \|A\|_1) \ge \lambda_{\max}(A)$ for symmetric $A$, shape (..., 1, 1)."""
+    fro = jnp.sqrt(jnp.sum(A * A, axis=(-2, -1), keepdims=True))
+    one = jnp.max(jnp.sum(jnp.abs(A), axis=-2, keepdims=True), axis=-1, keepdims=True)
+    return jnp.maximum(jnp.minimum(fro, one), jnp.finfo(A.dtype).tiny)
+
+
+def check_matrix_batch(A: Array, name: str) -> None:
+    """Trace-time check: a real floating square matrix or a batch of them."""
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ValueError(
+            f"{name} must be a square matrix or a batch of them, shape (..., n, n); got shape "
+            f"{A.shape}."
+        )
+    if not jnp.issubdtype(A.dtype, jnp.floating):
+        raise TypeError(f"{name} must have a real floating dtype; got dtype {A.dtype}.")
