@@ -52,32 +52,37 @@ and 18 steps for $\kappa = 10$, $10^3$, $10^5$ at $n = 64$; raise `iters` for
 ill-conditioned input. Denman–Beavers (a Newton iteration) needs fewer steps but two
 inverses per step.
 
-**Derivatives.** Two kinds (``backward=``). ``"eigh"`` and ``"newton_schulz"`` (the
-defaults: ``"eigh"`` for eigh, ``"newton_schulz"`` for the other methods) give the
-derivative of the exact matrix function: the tangent of $X = A^{1/2}$ solves the Lyapunov
-equation $X\,\dot X + \dot X X = \dot A$, and that of $A^{-1/2}$ is
-$-A^{-1/2} \dot S A^{-1/2}$ for the tangent $\dot S$ of $A^{1/2}$. It is solved either
-exactly in $A$'s eigenbasis,
+**Derivatives.** Two kinds (``backward=``). ``"eigh"``, ``"smith"`` and
+``"newton_schulz"`` (the defaults: ``"eigh"`` for eigh, ``"smith"`` for the other methods)
+give the derivative of the exact matrix function: the tangent of $X = A^{1/2}$ solves the
+Lyapunov equation $X\,\dot X + \dot X X = \dot A$, and that of $A^{-1/2}$ is
+$-A^{-1/2} \dot S A^{-1/2}$ for the tangent $\dot S$ of $A^{1/2}$. It is solved
+(`spectral.lyapunov`) either exactly in $A$'s eigenbasis,
 $\dot X = V [ (V^\top \dot A V)_{ij} / (s_i + s_j) ] V^\top$, or by the coupled
 Newton–Schulz iteration for the matrix sign function of
 $\begin{bmatrix} X & \dot A \\ 0 & -X\end{bmatrix}$ (Song et al. 2022, Sec. 3.3), whose
-limit is $\begin{bmatrix} I & 2\dot X \\ 0 & -I\end{bmatrix}$, made of matrix products only.
+limit is $\begin{bmatrix} I & 2\dot X \\ 0 & -I\end{bmatrix}$, made of matrix products only
+(the paper's backward, MTP-Lya and MPA-Lya), or by the squared Smith iteration on its Cayley
+transform (Smith 1968): one Cholesky factorization, then 3 products per doubling step, about
+3 steps at $\kappa(A) = 10$ where the sign iteration takes 8 steps of 5 products, and 7
+against 16 at $\kappa(A) = 10^4$ (the default: 1.6–2x faster forward and backward in
+`bench matfun`).
 The derivative is defined once, as a `jax.custom_jvp` rule that is linear in the tangent:
 JAX transposes it for reverse mode, and since the Lyapunov operator $Y \mapsto XY + YX$ is
 self-adjoint the backward pass solves the same equation for the cotangent $\bar G$
-($X \bar A + \bar A X = \bar G$, the paper's backward, MTP-Lya and MPA-Lya). Forward mode
+($X \bar A + \bar A X = \bar G$). Forward mode
 (`jax.jvp`, `jax.jacfwd`) therefore works too, which a `custom_vjp` would forbid; the
 forward iteration or polynomial is not unrolled by autodiff. With a truncated forward
 (Taylor, Padé, few iterations) the choices differ: ``"autodiff"`` differentiates the computed
-value exactly, ``"newton_schulz"`` solves the Lyapunov equation with the computed $X$,
+value exactly, ``"smith"`` and ``"newton_schulz"`` solve the Lyapunov equation with the
+computed $X$,
 ``"eigh"`` gives the derivative of the exact root, which does not match the computed value
 when the forward is inaccurate (training through a Padé forward with the eigh backward at
 $\kappa \approx 10^3$ failed in the `dbn_digits` experiment).
 
 ``"autodiff"`` lets JAX differentiate the computation itself: for Taylor and Padé the exact
 derivative of the computed polynomial or rational function, two products per forward
-product (about three times the forward; on a 2-core CPU at batch 64, $n = 64$, about
-15 ms against 130 ms for the 20-step Lyapunov solve), consistent with finite differences of
+product (about three times the forward), consistent with finite differences of
 the computed value; for the iterations, the derivative of the unrolled steps (the paper's
 Newton–Schulz baseline). It is the fast choice, but further from the derivative of the exact
 root than the Lyapunov solve: differentiating the truncation error amplifies it near
@@ -87,7 +92,8 @@ Padé 0.035 against 0.009, for forward errors of 0.06 and 0.005).
 **A CPU caveat.** With jaxlib 0.10.2, one jitted computation holding two *independent*
 batched LAPACK calls (eigh, Cholesky, LU) can deadlock XLA:CPU's thread pool. Within one call
 these functions order their own LAPACK calls by data dependences; when you jit several
-independent ``"eigh"``/``"pade"``/``"denman_beavers"`` roots together on a CPU, stack their
+independent ``"eigh"``/``"pade"``/``"denman_beavers"`` roots, or the derivatives of any
+roots with ``backward="smith"`` (a Cholesky factorization), together on a CPU, stack their
 inputs into one batch instead.
 
 References
@@ -95,6 +101,8 @@ References
 Song, Sebe & Wang (2022), "Fast Differentiable Matrix Square Root", ICLR,
 arXiv:2201.08663. [song2022]
 Higham (2008), "Functions of Matrices: Theory and Computation", SIAM, ch. 6. [higham2008]
+Smith (1968), "Matrix equation XA + BX = C", SIAM J. Appl. Math. 16(1), 198–201,
+doi:10.1137/0116017. [smith1968]
 Denman & Beavers (1976), "The matrix sign function and computations in systems", Appl. Math.
 Comput. 2(1), doi:10.1016/0096-3003(76)90020-5.
 """
@@ -473,14 +481,16 @@ def sqrtm(
         Degree $K$ of ``"taylor"`` (default 10, as in the paper's code), or $[M, N]$ of ``"pade"``
         (default (5, 5), the paper's).
     backward : str, optional
-        The derivative: of the exact function, by a Lyapunov solve, ``"eigh"`` (exact) or
-        ``"newton_schulz"`` (matrix products); or ``"autodiff"``, JAX's derivative of the
+        The derivative: of the exact function, by a Lyapunov solve, ``"eigh"`` (exact),
+        ``"smith"`` (a Cholesky factorization and matrix products) or ``"newton_schulz"``
+        (matrix products, the paper's); or ``"autodiff"``, JAX's derivative of the
         computation (exact for the computed approximation; not for ``method="eigh"``).
-        Default: ``"eigh"`` for ``"eigh"``, ``"newton_schulz"`` otherwise.
+        Default: ``"eigh"`` for ``"eigh"``, ``"smith"`` otherwise.
     backward_iters : int
-        At most this many Newton–Schulz steps in the derivative (default 20, float32
-        precision at $n = 256$ for $\kappa(A) \le 10^4$; the paper's 8 are loose beyond
-        $n \approx 64$); steps after convergence are skipped.
+        At most this many Smith or Newton–Schulz steps in the derivative (default 20;
+        Newton–Schulz reaches float32 precision at $n = 256$ for $\kappa(A) \le 10^4$, where
+        the paper's 8 are loose beyond $n \approx 64$; Smith needs about 7 there); steps
+        after convergence are skipped.
     check : bool
         Check (also under jit, by `equinox.error_if`) that $A$ is finite, symmetric to
         rounding, and positive semidefinite (from the eigenvalues for ``"eigh"``, by a
@@ -507,9 +517,12 @@ def sqrtm(
     ``"newton_schulz"`` 3 products per step; ``"denman_beavers"`` 2 inverses per step;
     ``"taylor"`` about $2\sqrt{K}$ products (5 at $K = 10$); ``"pade"`` about
     $2\sqrt{\max(M, N)}$ products (4 at $[5, 5]$), one inverse and one product. The
-    derivative adds one eigh, up to `backward_iters` steps of 5 products (those it needs,
-    about $\log_{3/2}\kappa(A)^{1/2}$ plus 4), or (autodiff) two products per forward
-    product.
+    derivative adds one eigh; or for ``"smith"`` a Cholesky factorization, 3 products and
+    up to `backward_iters` steps of 3 products (those it needs, about
+    $\log_2 \log(1/\epsilon) - \log_2 \log(1/\rho)$ with
+    $\rho = (\kappa(A)^{1/4} - 1)/(\kappa(A)^{1/4} + 1)$); or for ``"newton_schulz"`` up to
+    `backward_iters` steps of 5 products (about $\log_{3/2}\kappa(A)^{1/2}$ plus 4); or
+    (autodiff) two products per forward product.
 
     References
     ----------
@@ -562,13 +575,16 @@ def inv_sqrtm(
         Degree $K$ of ``"taylor"`` (default 10, as in the paper's code), or $[M, N]$ of ``"pade"``
         (default (5, 5), the paper's).
     backward : str, optional
-        The derivative: of the exact function, by a Lyapunov solve, ``"eigh"`` (exact) or
-        ``"newton_schulz"`` (matrix products); or ``"autodiff"``, JAX's derivative of the
+        The derivative: of the exact function, by a Lyapunov solve, ``"eigh"`` (exact),
+        ``"smith"`` (a Cholesky factorization and matrix products) or ``"newton_schulz"``
+        (matrix products, the paper's); or ``"autodiff"``, JAX's derivative of the
         computation (exact for the computed approximation; not for ``method="eigh"``).
-        Default: ``"eigh"`` for ``"eigh"``, ``"newton_schulz"`` otherwise.
+        Default: ``"eigh"`` for ``"eigh"``, ``"smith"`` otherwise.
     backward_iters : int
-        Newton–Schulz steps of the derivative (default 20, float32 precision at $n = 256$;
-        the paper's 8 are loose beyond $n \approx 64$).
+        At most this many Smith or Newton–Schulz steps in the derivative (default 20;
+        Newton–Schulz reaches float32 precision at $n = 256$ for $\kappa(A) \le 10^4$, where
+        the paper's 8 are loose beyond $n \approx 64$; Smith needs about 7 there); steps
+        after convergence are skipped.
     check : bool
         Check (also under jit, by `equinox.error_if`) that $A$ is finite, symmetric to
         rounding, and positive definite (from the eigenvalues for ``"eigh"``, by a
@@ -590,7 +606,7 @@ def inv_sqrtm(
 
     Notes
     -----
-    Same costs as `sqrtm`; the Newton–Schulz derivative adds two products
+    Same costs as `sqrtm`; the Lyapunov derivatives add two products
     ($A^{1/2} = A\,A^{-1/2}$ and the outer $-X \dot S X$).
 
     References

@@ -392,6 +392,16 @@ plt.show()
 #   It is the sign iteration of section 3 on the eigenvalues of $X/c$, i.e. on
 #   $\sqrt{\lambda/c}$, so it needs about $\log_{3/2}(c_X/\sqrt{\lambda_{\min}})$ steps:
 #   `backward_iters`.
+# - `"smith"` (the default; Smith 1968): for any $q > 0$,
+#   $(X + qI)\bar A(X + qI) - (X - qI)\bar A(X - qI) = 2q(X\bar A + \bar A X)$, so with the
+#   Cayley transform $T = (X - qI)(X + qI)^{-1}$ the equation becomes
+#   $\bar A - T\bar A T = 2q(X + qI)^{-1}\bar X(X + qI)^{-1}$, solved by the series
+#   $\bar A = \sum_k T^k(\cdot)T^k$. The eigenvalues $(s - q)/(s + q)$ of $T$ lie in
+#   $(-1, 1)$, and summing by doubling ($\bar A_{j+1} = \bar A_j + T_j\bar A_jT_j$,
+#   $T_{j+1} = T_j^2$, 3 products a step) squares the error at every step: with
+#   $q \approx \sqrt{\lambda_{\min}(X)\lambda_{\max}(X)}$, $\|T\|_2 =
+#   (\sqrt{\kappa(X)} - 1)/(\sqrt{\kappa(X)} + 1)$, 0.82 at $\kappa(X) = 100$, and 7 steps
+#   give $0.82^{256} \approx 10^{-22}$. It pays one Cholesky factorization of $X + qI$.
 #
 # For the truncated methods (`"taylor"`, `"pade"`), `backward="autodiff"` is the fast
 # alternative: JAX differentiates the polynomial or rational function itself, about three
@@ -426,6 +436,7 @@ for backward in (
     {"backward": "eigh"},
     {"backward": "newton_schulz", "backward_iters": 8},
     {"backward": "newton_schulz", "backward_iters": 20},  # the default backward_iters
+    {"backward": "smith"},  # the default backward
 ):
     g = jax.grad(lambda A, b=backward: loss(A, method="newton_schulz", iters=25, **b))(A)
     print(f"relative gradient error {rel_err(g, grad_ref):.1e}  with {backward}")
@@ -497,8 +508,10 @@ plt.show()
 # their float32 rounding level, about $10^{-5}$. At
 # $n = 128$, 8 steps leave errors of 10% to 80% even for $\kappa(A) = 10^2$, while 20
 # cover $\kappa(A)$ up to about $10^4$. Each step costs 5 products of $n \times n$ matrices,
-# so the backward pass costs more than the forward; on an accelerator it is still much
-# faster than an `eigh`, which is why it is the default for every method except `"eigh"`.
+# so the backward pass costs more than the forward. Smith's iteration squares its error
+# at every step from the first, instead of after a slow phase: 3 steps of 3 products at
+# $\kappa(A) = 10$ against 8 steps of 5, 7 against 16 at $\kappa(A) = 10^4$, for one
+# Cholesky factorization; that is why it is the default for every method except `"eigh"`.
 
 # %% [markdown]
 # ## 5. The polar factor and Muon
