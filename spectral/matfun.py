@@ -119,9 +119,11 @@ from jaxtyping import Array, Float
 from ._checks import check_choice, check_int, full_precision_products, public_jit
 from ._sequencing import after
 from ._symmetric import check_matrix_batch, eig_upper_bound, eye_like, sym
-from .lyapunov import DEFAULT_ITERS as DEFAULT_LYAPUNOV_ITERS
-from .lyapunov import METHODS as LYAPUNOV_METHODS
-from .lyapunov import self_adjoint_lyapunov
+from .lyapunov import (
+    DEFAULT_ITERS as DEFAULT_LYAPUNOV_ITERS,
+    METHODS as LYAPUNOV_METHODS,
+    self_adjoint_lyapunov,
+)
 
 METHODS = ("eigh", "newton_schulz", "denman_beavers", "taylor", "pade")
 BACKWARDS = (*LYAPUNOV_METHODS, "autodiff")

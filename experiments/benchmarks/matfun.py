@@ -65,6 +65,7 @@ _TRUNCATED, _BACKWARD_VARIANTS = ("taylor", "pade"), ("newton_schulz", "autodiff
 def _variant(method: str, backward: str) -> str:
     return f"{method} (backward='{backward}')"
 
+
 # Muon's quintic (3.4445 s - 4.7750 s^3 + 2.0315 s^5, Jordan et al. 2024) has slope 3.4445 at 0.
 _MUON_SLOPE = 3.4445
 # The library defaults every method runs with (nothing but `method` is passed); stated in the
