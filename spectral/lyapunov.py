@@ -88,7 +88,8 @@ def _iterate_until(advance, state: tuple, iters: int) -> tuple:
     """Apply ``state, done = advance(*state)`` until `done` (a scalar) or `iters` times.
 
     A `lax.while_loop`: converged steps cost nothing (a `scan` with a `cond` per step still
-    copied its carry through every skipped step, about 3 ms of 13 at batch 64, $n = 64$).
+    copied its carry through every skipped step: the Smith solve at batch 64, $n = 64$,
+    float32 took 16.6 ms that way against 13.3 ms, medians of 21 calls).
     It has no reverse-mode derivative; the solves that use it are differentiated through
     `jax.lax.custom_linear_solve` instead.
     """
@@ -257,7 +258,7 @@ def solve_lyapunov(
     $c \approx \lambda_{\max}(X)$ comes from a few power iterations (and is at least
     $\min(\|X\|_F, \|X\|_1)/1.3$, which keeps the iteration convergent). For both
     iterations `iters` is an upper bound: once every matrix of the batch has converged, the
-    remaining steps are skipped (under `vmap` they still run, as a select).
+    remaining steps are skipped (under `vmap`, once every mapped matrix has).
 
     Parameters
     ----------

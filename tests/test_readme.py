@@ -17,10 +17,7 @@ def test_exactly_two_commands_run_and_test():
     assert "\n" not in run
     assert "\n" not in test
     assert run.endswith("python -m experiments run quickstart")
-    # Three worker processes (pytest-xdist) on a 2-core machine: the suite is bound by XLA
-    # compilations, each on one thread, so a third worker keeps both cores busy (measured
-    # 13% faster than -n 2 on four compile-heavy files, 210 s against 242 s).
-    assert test.endswith("python -m pytest -n 3")
+    assert test.endswith("python -m pytest -n 2")  # two worker processes (pytest-xdist)
     for command in (run, test):
         assert command.startswith("python3 -m venv .venv && . .venv/bin/activate && pip install")
 
