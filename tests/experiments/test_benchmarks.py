@@ -60,10 +60,10 @@ def check_matfun(results: dict) -> None:
             assert row["fwd_bwd_s"] > 0
             np.testing.assert_allclose(row["fwd_err"], default["fwd_err"], rtol=1e-3)
             np.testing.assert_allclose(row["grad_err"], default["grad_err"], rtol=1e-2)
-        # ... and with backward="autodiff": the same
-        # values; gradients of the computed approximations, whose error is the derivative of
-        # the truncation error, up to ~K times the forward error near z = 1 (observed 0.11 /
-        # 0.011 for sqrtm, 0.56 / 0.025 for inv_sqrtm). Below 1 only catches a broken path.
+        # ... and with backward="autodiff": the same values; gradients of the computed
+        # approximations, whose error is the derivative of the truncation error, up to ~K
+        # times the forward error near z = 1 (observed 0.11 / 0.011 for sqrtm, 0.56 / 0.025
+        # for inv_sqrtm). Below 1 only catches a broken path.
         autodiff = [rows[(function, f"{m} (backward='autodiff')", "float32")] for m in TRUNCATED]
         for row, default in zip(autodiff, (taylor, pade), strict=True):
             assert row["fwd_bwd_s"] > 0

@@ -512,12 +512,12 @@ def _lyapunov_errors(X, G, iters_list, method):
 
 
 # kappa(X) = 100 (the derivative's X = A^{1/2} for kappa(A) = 1e4).
-KAPPA_100 = {"n": 64, "spectrum": np.geomspace(1.0, 1e-2, 64), "seed": 7}
+KAPPA_100_SPECTRUM, KAPPA_100_SEED = np.geomspace(1.0, 1e-2, 64), 7
 
 
 def test_newton_schulz_lyapunov_converges_with_iters():
     # The sign iteration needs log_1.5(c / lambda_min) ~ 13 steps before its quadratic phase.
-    X = symmetric_with_spectrum(KAPPA_100["seed"], KAPPA_100["spectrum"])
+    X = symmetric_with_spectrum(KAPPA_100_SEED, KAPPA_100_SPECTRUM)
     G = np.random.default_rng(7).standard_normal(X.shape)
     errors = _lyapunov_errors(X, G, (4, 8, 12), "newton_schulz")
     assert np.all(np.diff(errors) < 0), errors
@@ -530,10 +530,10 @@ def test_smith_lyapunov_error_follows_its_bound():
     # Y = sum_k T^k G1 T^k, and the rest is T^(2^j) Y T^(2^j): the relative Frobenius error
     # is at most ||T||_2^(2^(j+1)), with T = (X - qI)(X + qI)^{-1}. The bound is computed
     # here from the q the solver picks (its eigenvalues (x - q)/(x + q) in closed form).
-    X = symmetric_with_spectrum(KAPPA_100["seed"], KAPPA_100["spectrum"])
+    X = symmetric_with_spectrum(KAPPA_100_SEED, KAPPA_100_SPECTRUM)
     G = np.random.default_rng(7).standard_normal(X.shape)
     q = float(np.squeeze(lyapunov._cayley_shift(jnp.asarray(X))))
-    x = KAPPA_100["spectrum"]
+    x = KAPPA_100_SPECTRUM
     rho = np.max(np.abs((x - q) / (x + q)))
     # The estimate of sqrt(lambda_min lambda_max) = 0.1 is rough (measured q = 0.165), but
     # rho stays near the optimum (sqrt(kappa) - 1) / (sqrt(kappa) + 1) = 0.818 (0.885).
