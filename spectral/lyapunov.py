@@ -45,7 +45,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ._checks import check_choice, check_int, full_precision_products, public_jit
-from ._symmetric import check_matrix_batch, eig_upper_bound, eye_like, sym
+from ._symmetric import check_matrix_batch, eig_upper_bound, eye_like, spd_inverse, sym
 
 METHODS = ("eigh", "newton_schulz", "smith")
 # At most this many steps of the iterations (steps after convergence are skipped). For
@@ -176,10 +176,7 @@ def _lyapunov_smith(X: Array, G: Array, iters: int, symmetric: bool = False) -> 
     # does not depend on G.
     q = _cayley_shift(X)
     eye = eye_like(X)
-    factor = jnp.linalg.cholesky(X + q * eye)
-    # R = (X + qI)^{-1} = L^{-T} L^{-1}: one triangular inverse and one product.
-    inv_factor = jax.scipy.linalg.solve_triangular(factor, eye, lower=True)
-    R = jnp.swapaxes(inv_factor, -1, -2) @ inv_factor
+    R = spd_inverse(X + q * eye)  # (X + qI)^{-1}
     T = eye - 2.0 * q * R
     tol = jnp.finfo(X.dtype).eps
 

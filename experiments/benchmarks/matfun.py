@@ -23,9 +23,11 @@ Two problems, each method on the same inputs in one process:
 
 Reported per method: the median wall time of `repeats` calls after a warm-up call (which
 compiles), and the speed-up over the reference (the eigh path for (a), the SVD for (b)): its
-time divided by the method's.
+time divided by the method's. In (a) every timing of a cell runs in the same rounds, each
+round calling every method in turn (`variant_repeats` rounds at the variant cells, where the
+issue's criterion is), so that the drift of a shared machine's load does not bias the ratios.
 
-LAPACK calls (eigh, the Cholesky of the input check, Padé's LU solve, the Schur form, the
+LAPACK calls (eigh, the Cholesky of the input check, Padé's Cholesky solve, the Schur form, the
 SVD) run with one OpenBLAS thread. XLA:CPU already spreads a batch over its own thread pool,
 and OpenBLAS's spinning threads, nested inside it or competing with other load, oversubscribe
 the cores: on a loaded 2-core machine OpenBLAS's default (one thread per core) made the
@@ -46,7 +48,7 @@ import numpy as np
 
 import spectral
 
-from ._timing import median_time
+from ._timing import interleaved_median_times, median_time
 
 # Named PRNG streams (numpy seed sequences [seed, stream, ...]).
 _STREAM_Q, _STREAM_G, _STREAM_POLAR = 0, 1, 2
@@ -91,6 +93,7 @@ class _Sizes:
     skipped: tuple[tuple[int, int], ...]  # ... less these (batch, n), left out for time
     variant_cells: tuple[tuple[int, int], ...]  # also check=False, forward alone, BLAS threads
     repeats: int
+    variant_repeats: int  # at the variant cells (the issue's criterion cell): more rounds
     polar_shapes: tuple[tuple[int, int], ...]
     polar_variant_shapes: tuple[tuple[int, int], ...]  # also the SVD with default BLAS threads
     polar_repeats: int
@@ -113,6 +116,7 @@ SIZES = {
         skipped=((1, 64), (64, 32), (64, 512), (256, 128), (256, 512)),
         variant_cells=((64, 64),),
         repeats=5,
+        variant_repeats=21,
         polar_shapes=((512, 512), (1024, 256)),
         polar_variant_shapes=((512, 512),),
         polar_repeats=5,
@@ -123,6 +127,7 @@ SIZES = {
         skipped=(),
         variant_cells=((1, 8),),
         repeats=1,
+        variant_repeats=1,
         polar_shapes=((24, 16),),
         polar_variant_shapes=((24, 16),),
         polar_repeats=1,
@@ -205,64 +210,76 @@ def _row(problem: str, function: str, method: str, dtype: str) -> dict:
 
 
 def _matfun_cell(p: _Sizes, batch: int, n: int) -> list[dict]:
-    import jax.scipy.linalg as jsl
-
     A_np = _spd_batch(p, batch, n)
     G_np = np.random.default_rng([p.seed, _STREAM_G, batch, n]).standard_normal(A_np.shape)
     A, G = jnp.asarray(A_np), jnp.asarray(G_np, dtype=jnp.float32)
-    problem = f"b={batch} n={n}"
     variants = (batch, n) in p.variant_cells
     rows: list[dict] = []
-    for name, fn in _FUNCTIONS.items():
-        # The float64 reference on the float32-rounded A (and G, as the float32 runs see it).
-        X_ref, g_ref = _reference(A_np, np.asarray(G, dtype=np.float64), _POWERS[name])
-        cell_rows = []
-        for method in _METHODS:
-            row = _row(problem, name, method, "float32")
-            fb = _value_and_grad(lambda A, fn=fn, method=method: fn(A, method=method))
-            with _one_blas_thread():
-                row["fwd_bwd_s"], ((_, X), g) = median_time(lambda fb=fb: fb(A, G), p.repeats)
-                if variants:
-                    fb_nocheck = _value_and_grad(
-                        lambda A, fn=fn, method=method: fn(A, method=method, check=False)
-                    )
-                    row["nocheck_s"], _ = median_time(lambda f=fb_nocheck: f(A, G), p.repeats)
-                if variants or (name, method) == ("sqrtm", "eigh"):  # eigh: for the peer
-                    fwd = jax.jit(lambda A, fn=fn, method=method: fn(A, method=method))
-                    row["fwd_s"], _ = median_time(lambda fwd=fwd: fwd(A), p.repeats)
-            row["fwd_err"], row["grad_err"] = _rel_err(X, X_ref), _rel_err(g, g_ref)
-            row["dtype"] = str(X.dtype)  # the input's, unless a method promotes it
-            cell_rows.append(row)
-            for backward in _BACKWARD_VARIANTS if variants and method in _TRUNCATED else ():
-                row = _row(problem, name, _variant(method, backward), str(X.dtype))
-                fb = _value_and_grad(
-                    lambda A, fn=fn, method=method, backward=backward: fn(
-                        A, method=method, backward=backward
-                    )
-                )
-                with _one_blas_thread():
-                    row["fwd_bwd_s"], ((_, X), g) = median_time(lambda fb=fb: fb(A, G), p.repeats)
-                row["fwd_err"], row["grad_err"] = _rel_err(X, X_ref), _rel_err(g, g_ref)
-                cell_rows.append(row)
-            if variants and method == "eigh" and batch > 1:
-                row = _row(problem, name, "eigh (default BLAS threads)", str(X.dtype))
-                row["fwd_bwd_s"], _ = median_time(lambda fb=fb: fb(A, G), p.repeats)
-                cell_rows.append(row)
-        # jax.scipy.linalg.sqrtm has no GPU/TPU lowering: the peer runs on CPU backends only.
-        if name == "sqrtm" and jax.default_backend() == "cpu":
-            row = _row(problem, name, "jax.scipy.linalg.sqrtm", "float32")
-            peer = jax.jit(jax.vmap(lambda A: jnp.real(jsl.sqrtm(A))))
-            with _one_blas_thread():
-                row["fwd_s"], X = median_time(lambda peer=peer: peer(A), p.repeats)
-            row["fwd_err"], row["dtype"] = _rel_err(X, X_ref), str(X.dtype)
-            cell_rows.append(row)
-        eigh = cell_rows[0]
-        for row in cell_rows:
-            if row["fwd_bwd_s"] is not None:
-                row["speedup_vs_eigh"] = eigh["fwd_bwd_s"] / row["fwd_bwd_s"]
-            if row["fwd_s"] is not None:
-                row["fwd_speedup"] = eigh["fwd_s"] / row["fwd_s"]
-        rows += cell_rows
+    for name in _FUNCTIONS:
+        rows += _function_rows(
+            name, A, G, f"b={batch} n={n}", variants, p.variant_repeats if variants else p.repeats
+        )
+    return rows
+
+
+def _function_rows(
+    name: str, A: jax.Array, G: jax.Array, problem: str, variants: bool, repeats: int
+) -> list[dict]:
+    """The rows of `sqrtm` or `inv_sqrtm` (`name`) at one cell: every method and the peer."""
+    import jax.scipy.linalg as jsl
+
+    fn, batch = _FUNCTIONS[name], A.shape[0]
+    # The float64 reference on the float32-rounded A (and G, as the float32 runs see it).
+    X_ref, g_ref = _reference(np.asarray(A), np.asarray(G, dtype=np.float64), _POWERS[name])
+    rows: list[dict] = []
+    timed: list[tuple[dict, str, Callable[[], Any]]] = []  # (row, its column, the call)
+
+    def add_fwd_bwd(row: dict, **options: Any) -> None:
+        fb = _value_and_grad(lambda A: fn(A, **options))
+        with _one_blas_thread():
+            (_, X), g = fb(A, G)  # compiles; the output for the errors
+        row["fwd_err"], row["grad_err"] = _rel_err(X, X_ref), _rel_err(g, g_ref)
+        row["dtype"] = str(X.dtype)  # the input's, unless a method promotes it
+        rows.append(row)
+        timed.append((row, "fwd_bwd_s", lambda: fb(A, G)))
+
+    for method in _METHODS:
+        row = _row(problem, name, method, "float32")
+        add_fwd_bwd(row, method=method)
+        if variants:
+            nocheck = _value_and_grad(lambda A, method=method: fn(A, method=method, check=False))
+            timed.append((row, "nocheck_s", lambda nocheck=nocheck: nocheck(A, G)))
+        if variants or (name, method) == ("sqrtm", "eigh"):  # eigh: for the peer
+            fwd = jax.jit(lambda A, method=method: fn(A, method=method))
+            timed.append((row, "fwd_s", lambda fwd=fwd: fwd(A)))
+        for backward in _BACKWARD_VARIANTS if variants and method in _TRUNCATED else ():
+            row = _row(problem, name, _variant(method, backward), "float32")
+            add_fwd_bwd(row, method=method, backward=backward)
+    # jax.scipy.linalg.sqrtm has no GPU/TPU lowering: the peer runs on CPU backends only.
+    if name == "sqrtm" and jax.default_backend() == "cpu":
+        row = _row(problem, name, "jax.scipy.linalg.sqrtm", "float32")
+        peer = jax.jit(jax.vmap(lambda A: jnp.real(jsl.sqrtm(A))))
+        with _one_blas_thread():
+            X = peer(A)
+        row["fwd_err"], row["dtype"] = _rel_err(X, X_ref), str(X.dtype)
+        rows.append(row)
+        timed.append((row, "fwd_s", lambda: peer(A)))
+    # Every timing of the cell in the same rounds: ratios between methods are not biased by
+    # when each was measured (this shared machine's load drifts over seconds).
+    with _one_blas_thread():
+        times = interleaved_median_times({i: t[2] for i, t in enumerate(timed)}, repeats)
+    for i, (row, column, _) in enumerate(timed):
+        row[column] = times[i]
+    if variants and batch > 1:
+        row = _row(problem, name, "eigh (default BLAS threads)", "float32")
+        row["fwd_bwd_s"], _ = median_time(timed[0][2], repeats)  # the eigh path's fwd + bwd
+        rows.insert(1, row)
+    eigh = rows[0]
+    for row in rows:
+        if row["fwd_bwd_s"] is not None:
+            row["speedup_vs_eigh"] = eigh["fwd_bwd_s"] / row["fwd_bwd_s"]
+        if row["fwd_s"] is not None:
+            row["fwd_speedup"] = eigh["fwd_s"] / row["fwd_s"]
     return rows
 
 
@@ -395,7 +412,7 @@ def run(size: str) -> dict:
         "converged steps are skipped: 3 at kappa 10) for the other methods. At the variant "
         "cells Taylor and Pade also run with backward='newton_schulz' (the paper's Lyapunov "
         "solve, converged sign steps skipped: 8 at kappa 10) and backward='autodiff'.",
-        "LAPACK calls (eigh, Cholesky, LU, Schur, SVD) run with 1 OpenBLAS thread (XLA:CPU "
+        "LAPACK calls (eigh, Cholesky, Schur, SVD) run with 1 OpenBLAS thread (XLA:CPU "
         "already spreads a batch over its thread pool; nested OpenBLAS threads oversubscribe "
         "the cores); the '(default BLAS threads)' rows use OpenBLAS's default, one per core.",
         "(a) jax.scipy.linalg.sqrtm: forward only (no derivative), vmapped, real part of its "
