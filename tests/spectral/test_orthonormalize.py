@@ -93,6 +93,7 @@ def test_gradient_through_a_nearly_orthonormal_block_is_finite():
     # derivative must not divide by eigenvalue gaps.
     Q0 = jnp.asarray(np.linalg.qr(np.random.default_rng(2).standard_normal((50, 6)))[0])
     W = jnp.asarray(np.random.default_rng(3).standard_normal((50, 6)))
-    g = jax.grad(lambda Y: jnp.sum(orthonormalize(Y) * W))(Q0)
+    loss = jax.jit(lambda Y: jnp.sum(orthonormalize(Y) * W))  # op by op: 6.7 s, not 1.8
+    g = jax.grad(loss)(Q0)
     assert np.all(np.isfinite(np.asarray(g)))
-    jax.test_util.check_grads(lambda Y: jnp.sum(orthonormalize(Y) * W), (Q0,), 1, eps=1e-6)
+    jax.test_util.check_grads(loss, (Q0,), 1, eps=1e-6)
