@@ -115,9 +115,12 @@ def test_toeplitz_kernel_matrix_equals_pairwise():
     )
     x = jnp.linspace(-1.0, 2.0, 11)
     for d in (0, 1, 2):
+        # jit: one compile each instead of an eager dispatch per primitive (4.8 s -> 1.0 s)
+        toeplitz = jax.jit(lambda h, d=d: spectral.toeplitz_kernel_matrix(k, h, 11, derivative=d))
+        pairwise = jax.jit(lambda x, d=d: spectral.kernel_matrix(k, x, x, derivative=d))
         np.testing.assert_allclose(
-            spectral.toeplitz_kernel_matrix(k, x[1] - x[0], 11, derivative=d),
-            spectral.kernel_matrix(k, x, x, derivative=d),
+            toeplitz(x[1] - x[0]),
+            pairwise(x),
             rtol=1e-12,
             atol=1e-12,
         )
