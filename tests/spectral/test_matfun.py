@@ -261,6 +261,19 @@ def test_truncated_methods_at_other_degrees(case):
     np.testing.assert_array_less(np.linalg.norm(X - from_eigen(Q, predicted), axis=(-2, -1)), tol)
 
 
+def test_pade_polynomials_are_positive_on_the_unit_interval():
+    """P_M and Q_N are positive on [0, 1] (the spectrum of Z = I - A/c for PSD A), so both
+    are symmetric positive definite and Padé's solve may use a Cholesky factorization (the
+    docstring of spectral.matfun._commuting_solve states this for M, N <= 15)."""
+    z = np.linspace(0.0, 1.0, 2001)
+    for m in range(1, 16):
+        for n in range(16):
+            for name, a in zip("PQ", pade_coefficients(m, n), strict=True):
+                values = np.polynomial.polynomial.polyval(z, a)
+                # The minimum is at z = 1 (9e-10 for P at [15, 15]); float64 rounding ~1e-14.
+                assert values.min() > 1e-12, (m, n, name, values.min())
+
+
 def test_semidefinite_square_root():
     # A singular PSD matrix is valid input for sqrtm; eigh is exact on a diagonal one.
     X = spectral.sqrtm(jnp.diag(jnp.array([0.0, 1.0, 4.0, 9.0])))
