@@ -23,13 +23,18 @@ with the small blocks transposed around them.
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 
-def _materialized_transpose(x: Float[Array, "a b"]) -> Float[Array, "b a"]:
-    """`x.T` as a separate copy that XLA cannot fold into the neighbouring products."""
+def materialized_transpose(x: Float[Array, "*batch a b"]) -> Float[Array, "*batch b a"]:
+    """`x` with its last two axes swapped, as a copy XLA cannot fold into a product.
+
+    Folded, the transpose would turn its neighbouring products into transposed-operand
+    products, slower on XLA:CPU.
+    """
     barrier = jax.lax.optimization_barrier
-    return barrier(barrier(x).T)
+    return barrier(jnp.swapaxes(barrier(x), -1, -2))
 
 
 def rows_times(Yt: Float[Array, "l m"], A: Any) -> Float[Array, "l n"]:
@@ -42,5 +47,5 @@ def rows_times(Yt: Float[Array, "l m"], A: Any) -> Float[Array, "l n"]:
 def rows_times_transpose(Xt: Float[Array, "l n"], A: Any) -> Float[Array, "l m"]:
     r"""$X^\top A^\top = (A X)^\top$ for an $m \times n$ operator $A$."""
     if isinstance(A, jax.Array):
-        return _materialized_transpose(A @ _materialized_transpose(Xt))
+        return materialized_transpose(A @ materialized_transpose(Xt))
     return (A @ Xt.T).T

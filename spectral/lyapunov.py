@@ -121,7 +121,11 @@ def _sign_iteration_scale(X: Array, power_steps: int = 8) -> Array:
     return jnp.maximum(_rayleigh_after_power_steps(X, power_steps), eig_upper_bound(X) / 1.3)
 
 
-def _lyapunov_newton_schulz(X: Array, G: Array, iters: int, symmetric: bool = False) -> Array:
+def _lyapunov_newton_schulz(
+    X: Array, G: Array, iters: int, symmetric: bool = False, commuting: Array | None = None
+) -> Array:
+    if commuting is not None:  # the right-hand side C G C
+        G = commuting @ G @ commuting
     # sign([[B, C], [0, -B]]) = [[I, Z], [0, -I]] with B Z + Z B = 2 C, by the Newton–Schulz
     # sign iteration H <- H (3I - H^2) / 2 written blockwise; B0 = X / c has its spectrum
     # in (0, 1.3] (see `_sign_iteration_scale`), inside the iteration's region of
@@ -167,29 +171,40 @@ def _cayley_shift(X: Array, power_steps: int = 8) -> Array:
     return jnp.sqrt(lo * hi)
 
 
-def _lyapunov_smith(X: Array, G: Array, iters: int, symmetric: bool = False) -> Array:
+def _lyapunov_smith(
+    X: Array, G: Array, iters: int, symmetric: bool = False, commuting: Array | None = None
+) -> Array:
     # Y = sum_k T^k G1 T^k with T = I - 2q (X + qI)^{-1}, G1 = 2q R G R (see the module
-    # docstring), by doubling. After a step the partial sum holds the terms k < 2^(j+1) and
-    # the rest is T_{j+1} Y T_{j+1}, so the relative error is at most ||T_{j+1}||_2^2 <=
-    # ||T_{j+1}||_F^2. A step whose T_j already has ||T_j||_F^4 <= eps (an upper bound of
-    # ||T_{j+1}||_2^2) is the last and skips the squaring. The tests are on T alone, which
-    # does not depend on G.
+    # docstring), by doubling. With a `commuting` C (a function of X), the solve is of
+    # X Y + Y X = C G C, whose G1 = 2q (RC) G (RC): the sandwich by C costs one product
+    # with R (independent of G) instead of two with G.
+    #
+    # After a step the partial sum holds the terms k < 2^(j+1) and the rest is
+    # T_{j+1} Y T_{j+1}, so the relative error is at most ||T_{j+1}||_2^2 <= ||T_{j+1}||_F^2.
+    # A step whose T_j already has ||T_j||_F^4 <= eps (an upper bound of ||T_{j+1}||_2^2) is
+    # the last and skips the squaring. The tests are on T alone, which does not depend on G.
     q = _cayley_shift(X)
     eye = eye_like(X)
     R = spd_inverse(X + q * eye)  # (X + qI)^{-1}
     T = eye - 2.0 * q * R
+    M = R if commuting is None else R @ commuting
     tol = jnp.finfo(X.dtype).eps
 
     def frobenius_squared(M):
         return jnp.sum(M * M, axis=(-2, -1))
 
-    def advance(T, Y):
-        last = jnp.all(frobenius_squared(T) ** 2 <= tol)
+    def advance(T, norm, Y):
+        # norm = ||T||_F^2, carried over from the step that squared T.
+        last = jnp.all(norm**2 <= tol)
         Y = Y + T @ Y @ T
-        T = jax.lax.cond(last, lambda: T, lambda: T @ T)
-        return T, Y, last | jnp.all(frobenius_squared(T) <= tol)
+        T, norm = jax.lax.cond(last, lambda: (T, norm), lambda: squared(T))
+        return T, norm, Y, last | jnp.all(norm <= tol)
 
-    _, Y = _iterate_until(advance, (T, 2.0 * q * (R @ G @ R)), iters)
+    def squared(T):
+        T = T @ T
+        return T, frobenius_squared(T)
+
+    _, _, Y = _iterate_until(advance, (T, frobenius_squared(T), 2.0 * q * (M @ G @ M)), iters)
     return sym(Y) if symmetric else Y
 
 
@@ -197,7 +212,13 @@ _ITERATIVE = {"newton_schulz": _lyapunov_newton_schulz, "smith": _lyapunov_smith
 
 
 def self_adjoint_lyapunov(
-    X: Array, G: Array, method: str, iters: int, *, symmetric_rhs: bool = False
+    X: Array,
+    G: Array,
+    method: str,
+    iters: int,
+    *,
+    symmetric_rhs: bool = False,
+    commuting: tuple[Array, Array] | None = None,
 ) -> Array:
     r"""$\mathcal L^{-1} G$, $\mathcal L Y = XY + YX$, by an iteration, with itself as transpose.
 
@@ -216,19 +237,29 @@ def self_adjoint_lyapunov(
     iterations can stop early in a `lax.while_loop`, which has no reverse-mode derivative of
     its own. It batches under `vmap`, and differentiates in $X$ implicitly, through
     $\mathcal L$.
+
+    With ``commuting=(C, C_inv)``, a symmetric $C$ that commutes with $X$ (a function of
+    it, as $A^{-1/2}$ is of $A^{1/2}$) and its inverse, the map is
+    $G \mapsto \mathcal L^{-1}(C G C) = C\,\mathcal L^{-1}(G)\,C$, self-adjoint too, with
+    inverse $Y \mapsto C^{-1} \mathcal L(Y) C^{-1}$: the derivative of the inverse square
+    root. Smith's solve folds $C$ into its first step, one product independent of $G$ in
+    place of the two products of a sandwich (whose transposes, in reverse mode, are
+    transposed-operand products, slow on XLA:CPU).
     """
     solver = _ITERATIVE[method]
+    C, C_inv = commuting if commuting is not None else (None, None)
 
-    def lyapunov_operator(Y):
-        return X @ Y + Y @ X
+    def operator(Y):
+        LY = X @ Y + Y @ X
+        return LY if C_inv is None else C_inv @ LY @ C_inv
 
     @full_precision_products  # traced lazily, maybe outside the public function's scope
     def solve(_, G):
         if symmetric_rhs:
-            return solver(X, sym(G), iters, symmetric=True)
-        return solver(X, G, iters)
+            return solver(X, sym(G), iters, symmetric=True, commuting=C)
+        return solver(X, G, iters, commuting=C)
 
-    return jax.lax.custom_linear_solve(lyapunov_operator, G, solve, symmetric=True)
+    return jax.lax.custom_linear_solve(operator, G, solve, symmetric=True)
 
 
 @public_jit

@@ -119,7 +119,14 @@ from jaxtyping import Array, Float
 
 from ._checks import check_choice, check_int, full_precision_products, public_jit
 from ._sequencing import after
-from ._symmetric import check_matrix_batch, eig_upper_bound, eye_like, spd_inverse, sym
+from ._symmetric import (
+    check_matrix_batch,
+    cholesky_lower,
+    eig_upper_bound,
+    eye_like,
+    spd_inverse,
+    sym,
+)
 from .lyapunov import (
     DEFAULT_ITERS as DEFAULT_LYAPUNOV_ITERS,
     METHODS as LYAPUNOV_METHODS,
@@ -202,7 +209,10 @@ def _commuting_solve(Q: Array, P: Array) -> Array:
     is its transpose: no triangular solves per tangent, which on a CPU cost more than
     products.
     """
-    return jax.scipy.linalg.cho_solve((jnp.linalg.cholesky(Q), True), P)
+    # Q^{-1} P is symmetric, and so is P: solving for (Q^{-1} P^T)^T spares the transposes
+    # of XLA:CPU's copies to and from LAPACK's column-major storage (see `cholesky_lower`).
+    Pt = jnp.swapaxes(P, -1, -2)
+    return jnp.swapaxes(jax.scipy.linalg.cho_solve((cholesky_lower(Q), True), Pt), -1, -2)
 
 
 @_commuting_solve.defjvp
@@ -361,9 +371,15 @@ def _matrix_root_jvp(
         Vt = jnp.swapaxes(V, -1, -2)
         return X, V @ ((Vt @ dA @ V) * K) @ Vt
     X = _forward(A, power, method, iters, degree, check)
-    S = X if power > 0 else A @ X  # A^{1/2} = A A^{-1/2}
-    dS = self_adjoint_lyapunov(sym(S), dA, backward, backward_iters, symmetric_rhs=True)
-    return X, dS if power > 0 else -X @ dS @ X
+    if power > 0:  # X dX + dX X = dA
+        return X, self_adjoint_lyapunov(X, dA, backward, backward_iters, symmetric_rhs=True)
+    # X = S^{-1} with S = A^{1/2} = A X: dX = -X dS X, S dS + dS S = dA, and X commutes with
+    # S, so dX = -L_S^{-1}(X dA X) (`commuting`).
+    S = A @ X
+    dX = self_adjoint_lyapunov(
+        S, dA, backward, backward_iters, symmetric_rhs=True, commuting=(X, S)
+    )
+    return X, -dX
 
 
 def _check_spd(A: Array, power: float, method: str) -> Array:
@@ -396,7 +412,8 @@ def _check_spd(A: Array, power: float, method: str) -> Array:
         # inv_sqrtm a singular A passes this check; the iterations then return large or
         # non-finite values.)
         delta = 10 * n * eps * eig_upper_bound(A_value)
-        positive = jnp.all(jnp.isfinite(jnp.linalg.cholesky(A_value + delta * eye_like(A))))
+        factor = cholesky_lower(A_value + delta * eye_like(A))
+        positive = jnp.all(jnp.isfinite(factor))
     # One error_if for the three tests (each costs about two products at batch 64, n = 64),
     # reporting the first that fails.
     index = jnp.where(~finite, 0, jnp.where(~symmetric, 1, 2))

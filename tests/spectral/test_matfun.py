@@ -607,14 +607,16 @@ def test_solve_lyapunov_differentiates_like_the_exact_solve(method):
     np.testing.assert_allclose(tangent, expected, atol=1e-11)
 
 
-def test_lyapunov_backward_batches_and_differentiates_twice():
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_lyapunov_backward_batches_and_differentiates_twice(name):
     # vmap of grad, and the Hessian, through the default (Smith) Lyapunov derivative: against
     # the exact eigh path (Newton-Schulz forward and Lyapunov backward, both converged to
     # rounding in 30 steps at kappa = 2; the Hessian's second derivative is implicit,
-    # through L).
-    # (inv_sqrtm's derivative goes through the same solve, and the Newton-Schulz solve
-    # through the same custom_linear_solve: test_solve_lyapunov_differentiates_like_...)
-    f = spectral.sqrtm
+    # through the custom_linear_solve's operator: L for sqrtm, Y -> S L_S(Y) S with
+    # S = A^{1/2} for inv_sqrtm, whose solve folds the sandwich by A^{-1/2} into Smith's first
+    # step). (The Newton-Schulz solve goes through the same custom_linear_solve:
+    # test_solve_lyapunov_differentiates_like_...)
+    f, _ = FUNCTIONS[name]
     A = jnp.asarray(symmetric_with_spectrum(12, np.geomspace(1.0, 0.5, 5)))
 
     def loss(A, **kwargs):
