@@ -14,6 +14,7 @@ import pytest
 from experiments import main
 from experiments._runner import benchmark_names
 from experiments.benchmarks import cur, matfun
+from experiments.benchmarks._timing import interleaved_median_times
 from spectral import matfun as spectral_matfun
 from tests.experiments.conftest import PROVENANCE_KEYS
 
@@ -29,6 +30,7 @@ def check_matfun(results: dict) -> None:
         for method in MATFUN_METHODS:
             row = rows[(function, method, "float32")]
             assert row["fwd_bwd_s"] > 0
+            assert 0 < row["fwd_bwd_min_s"] <= row["fwd_bwd_s"]  # fastest call <= median
             assert row["speedup_vs_eigh"] > 0
         assert rows[(function, "eigh", "float32")]["speedup_vs_eigh"] == 1.0
         # The tiny problem is 8 x 8 with kappa = 10 in float32. The eigh path and the
@@ -322,3 +324,24 @@ def test_tiny_benchmark_runs_end_to_end(name, tmp_path, capsys):
     assert str(run_dir) in out
 
     SANITY_CHECKS.get(name, lambda results: None)(results)
+
+
+def test_interleaved_timing_calls_everything_in_varying_orders():
+    # One warm-up call each, then `repeats` rounds, each a permutation of all the functions:
+    # not always the same one (so no function always follows the same neighbour), and the
+    # same sequence again for the same seed.
+    def record(seed):
+        calls = []
+        fns = {name: (lambda name=name: calls.append(name)) for name in "abcde"}
+        times = interleaved_median_times(fns, 8, seed=seed)
+        assert set(times) == set("abcde")
+        assert all(t >= 0 for t in times.values())
+        return calls
+
+    calls = record(0)
+    assert calls[:5] == list("abcde")  # the warm-up calls
+    rounds = [calls[5 + 5 * r : 10 + 5 * r] for r in range(8)]
+    assert len(calls) == 5 + 8 * 5
+    assert all(sorted(r) == list("abcde") for r in rounds)
+    assert len({tuple(r) for r in rounds}) > 1
+    assert record(0) == calls
