@@ -29,8 +29,10 @@ cells, where the issue's criterion is), so that neither the drift of a shared ma
 nor a method's neighbour in the round biases the ratios; the fastest call of each method's
 forward + backward is reported too. The eigh path's time is bimodal on XLA:CPU: profiled,
 its batched LAPACK eigendecomposition (64 x 64 x 64, float32) took 18.4 ms whenever it ran
-on one of XLA's Eigen pool threads and mostly 10.7 ms on the PjRt client's threads, so its
-median lands in either mode depending on the run.
+on one of XLA's Eigen pool threads and mostly 10.7 ms on the PjRt client's threads, and always
+18.4 ms with the process restricted to one core (`taskset -c 0`): the fast mode uses both
+cores. Its median lands in either mode depending on the run; the fastest calls compare the
+methods at their best.
 
 LAPACK calls (eigh, the Cholesky of the input check, Padé's Cholesky solve, the Schur form, the
 SVD) run with one OpenBLAS thread. XLA:CPU already spreads a batch over its own thread pool,
