@@ -57,7 +57,9 @@ inverses per step.
 ``"newton_schulz"`` (the defaults: ``"eigh"`` for eigh, ``"smith"`` for the other methods)
 give the derivative of the exact matrix function: the tangent of $X = A^{1/2}$ solves the
 Lyapunov equation $X\,\dot X + \dot X X = \dot A$, and that of $A^{-1/2}$ is
-$-A^{-1/2} \dot S A^{-1/2}$ for the tangent $\dot S$ of $A^{1/2}$. It is solved
+$-A^{-1/2} \dot S A^{-1/2}$ for the tangent $\dot S$ of $A^{1/2}$ (the iterative solves
+compute it as $-Y$ with $S Y + Y S = A^{-1/2} \dot A A^{-1/2}$, as $A^{-1/2}$ commutes with
+$S$; Smith's folds those two products into its first step). It is solved
 (`spectral.lyapunov`) either exactly in $A$'s eigenbasis,
 $\dot X = V [ (V^\top \dot A V)_{ij} / (s_i + s_j) ] V^\top$, or by the coupled
 Newton–Schulz iteration for the matrix sign function of
