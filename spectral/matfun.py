@@ -394,8 +394,8 @@ def _check_spd(A: Array, power: float, method: str) -> Array:
     eps = jnp.finfo(dtype).eps
     # The predicates only decide whether to raise: no derivative flows through them.
     A_value = jax.lax.stop_gradient(A)
-    finite = jnp.all(jnp.isfinite(A_value))
     scale = jnp.max(jnp.abs(A_value), axis=(-2, -1))
+    finite = jnp.all(jnp.isfinite(scale))  # max propagates NaN, and |Inf| is Inf
     asym = jnp.max(jnp.abs(A_value - jnp.swapaxes(A_value, -1, -2)), axis=(-2, -1))
     # Sums of n rounded products (a sample covariance X^T X) are symmetric to ~n eps |A|.
     symmetric = jnp.all(asym <= 10 * n * eps * scale)
@@ -415,7 +415,8 @@ def _check_spd(A: Array, power: float, method: str) -> Array:
         # non-finite values.)
         delta = 10 * n * eps * eig_upper_bound(A_value)
         factor = cholesky_lower(A_value + delta * eye_like(A))
-        positive = jnp.all(jnp.isfinite(factor))
+        # A failed factorization is NaN on and below the diagonal: the diagonal says so.
+        positive = jnp.all(jnp.isfinite(jnp.diagonal(factor, axis1=-2, axis2=-1)))
     # One error_if for the three tests (each costs about two products at batch 64, n = 64),
     # reporting the first that fails.
     index = jnp.where(~finite, 0, jnp.where(~symmetric, 1, 2))
