@@ -27,7 +27,8 @@ def eig_upper_bound(A: Array) -> Array:
 def cholesky_lower(M: Array) -> Array:
     r"""The lower Cholesky factor $L$ of symmetric positive definite $M = L L^\top$.
 
-    NaN where it fails. Reads one triangle of $M$: symmetric up to rounding is enough.
+    NaN on and below the diagonal where it fails. Reads one triangle of $M$: symmetric up to
+    rounding is enough.
 
     LAPACK works in column-major storage, so XLA:CPU would copy a row-major $M$ into it
     with a transpose, fused into whatever produces $M$ (at batch 64, $n = 64$, float32 a

@@ -187,7 +187,7 @@ def _lyapunov_smith(
     eye = eye_like(X)
     R = spd_inverse(X + q * eye)  # (X + qI)^{-1}
     T = eye - 2.0 * q * R
-    M = R if commuting is None else R @ commuting
+    RC = R if commuting is None else R @ commuting
     tol = jnp.finfo(X.dtype).eps
 
     def frobenius_squared(M):
@@ -204,7 +204,7 @@ def _lyapunov_smith(
         T = T @ T
         return T, frobenius_squared(T)
 
-    _, _, Y = _iterate_until(advance, (T, frobenius_squared(T), 2.0 * q * (M @ G @ M)), iters)
+    _, _, Y = _iterate_until(advance, (T, frobenius_squared(T), 2.0 * q * (RC @ G @ RC)), iters)
     return sym(Y) if symmetric else Y
 
 
