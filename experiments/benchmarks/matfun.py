@@ -30,9 +30,11 @@ nor a method's neighbour in the round biases the ratios; the fastest call of eac
 forward + backward is reported too. The eigh path's time is bimodal on XLA:CPU: profiled,
 its batched LAPACK eigendecomposition (64 x 64 x 64, float32) took 18.4 ms whenever it ran
 on one of XLA's Eigen pool threads and mostly 10.7 ms on the PjRt client's threads, and always
-18.4 ms with the process restricted to one core (`taskset -c 0`): the fast mode uses both
-cores. Its median lands in either mode depending on the run; the fastest calls compare the
-methods at their best.
+18.4 ms with the process restricted to one core (`taskset -c 0`): the fast mode is jaxlib's
+LAPACK kernel mapping the batch over both cores (its `ParallelBatchMap`, see
+`spectral._sequencing`), which it does not always get. Its median lands in either mode
+depending on the run (no call order or option tried controlled it); the fastest calls
+compare the methods at their best.
 
 LAPACK calls (eigh, the Cholesky of the input check, Padé's Cholesky solve, the Schur form, the
 SVD) run with one OpenBLAS thread. XLA:CPU already spreads a batch over its own thread pool,
