@@ -376,7 +376,9 @@ def _matrix_root_jvp(
     if power > 0:  # X dX + dX X = dA
         return X, self_adjoint_lyapunov(X, dA, backward, backward_iters, symmetric_rhs=True)
     # X = S^{-1} with S = A^{1/2} = A X: dX = -X dS X, S dS + dS S = dA, and X commutes with
-    # S, so dX = -L_S^{-1}(X dA X) (`commuting`).
+    # S, so dX = -L_S^{-1}(X dA X) (`commuting`). S stands in for X^{-1} in the operator that
+    # second derivatives differentiate through: exact for the exact root, and as accurate as
+    # the forward otherwise (as X itself is in L_S).
     S = A @ X
     dX = self_adjoint_lyapunov(
         S, dA, backward, backward_iters, symmetric_rhs=True, commuting=(X, S)

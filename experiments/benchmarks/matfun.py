@@ -275,8 +275,8 @@ def _function_rows(
         row["fwd_err"], row["dtype"] = _rel_err(X, X_ref), str(X.dtype)
         rows.append(row)
         timed.append((row, "fwd_s", lambda: peer(A)))
-    # Every timing of the cell in the same rounds: ratios between methods are not biased by
-    # when each was measured (this shared machine's load drifts over seconds).
+    # Every timing of the cell in the same rounds, in a fresh random order each: ratios between
+    # methods are biased neither by when each was measured nor by its neighbour.
     with _one_blas_thread():
         times = interleaved_times({i: t[2] for i, t in enumerate(timed)}, repeats)
     for i, (row, column, _) in enumerate(timed):
