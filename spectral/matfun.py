@@ -199,22 +199,21 @@ def _polynomials(coefficients: tuple[np.ndarray, ...], Z: Array) -> tuple[Array,
 
 @jax.custom_jvp
 def _commuting_solve(Q: Array, P: Array) -> Array:
-    r"""$Q^{-1} P$ for commuting $Q$, $P$, polynomials in one matrix, by a Cholesky solve.
+    r"""$Q^{-1} P$ for commuting $Q$, $P$, polynomials in one matrix, by a Cholesky inverse.
 
     Padé's $P_M(z)$ and $Q_N(z)$ are positive on $[0, 1]$, which holds the spectrum of
     $Z = I - A/c$ for positive semidefinite $A$ (checked for every $M, N \le 15$; at
     $[5, 5]$, $Q \ge 0.0107$ and $P \ge 0.00098$ there, so $\kappa \le 93$ and $1024$):
-    both are symmetric positive definite, and a Cholesky solve (2.5 ms at batch 64,
-    $n = 64$, float32) replaces an LU inverse and a product (3.8 ms).
+    both are symmetric positive definite. $Q^{-1} = L^{-\top} L^{-1}$ from the Cholesky
+    factor (`spd_inverse`, whose triangular inverse is made of products), then one product
+    with $P$. A Cholesky solve by triangular solves would call OpenBLAS's ``trsm``, whose
+    threads slow XLA's next products (see `spectral._triangular`).
 
     The derivative $Q^{-1} (\dot P - \dot Q X)$ is two products with the inverse, and so
     is its transpose: no triangular solves per tangent, which on a CPU cost more than
     products.
     """
-    # Q^{-1} P is symmetric, and so is P: solving for (Q^{-1} P^T)^T spares the transposes
-    # of XLA:CPU's copies to and from LAPACK's column-major storage (see `cholesky_lower`).
-    Pt = jnp.swapaxes(P, -1, -2)
-    return jnp.swapaxes(jax.scipy.linalg.cho_solve((cholesky_lower(Q), True), Pt), -1, -2)
+    return spd_inverse(Q) @ P
 
 
 @_commuting_solve.defjvp

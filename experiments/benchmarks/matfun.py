@@ -36,14 +36,18 @@ LAPACK kernel mapping the batch over both cores (its `ParallelBatchMap`, see
 depending on the run (no call order or option tried controlled it); the fastest calls
 compare the methods at their best.
 
-LAPACK calls (eigh, the Cholesky of the input check, Padé's Cholesky solve, the Schur form, the
-SVD) run with one OpenBLAS thread. XLA:CPU already spreads a batch over its own thread pool,
-and OpenBLAS's spinning threads, nested inside it or competing with other load, oversubscribe
-the cores: on a loaded 2-core machine OpenBLAS's default (one thread per core) made the
-batched eigh up to 10x slower, with times varying 10x from call to call, and the 512 x 512
-SVD 37x slower (2.75 s against 75 ms), while one thread cost the unbatched n = 512 eigh ~10%.
+LAPACK calls (eigh, the Cholesky factorizations of the input check and of Padé's and Smith's
+solves, the Schur form, the SVD) run with one OpenBLAS thread. XLA:CPU already spreads a batch
+over its own thread pool, and OpenBLAS's spinning threads, nested inside it or competing with
+other load, oversubscribe the cores: on a loaded 2-core machine OpenBLAS's default (one
+thread per core) made the batched eigh up to 10x slower, with times varying 10x from call to
+call, and the 512 x 512 SVD 37x slower (2.75 s against 75 ms), while one thread cost the
+unbatched n = 512 eigh ~10%.
 The rows "(default BLAS threads)" (at `variant_cells` and `polar_variant_shapes`) time the
-eigh path and the SVD with OpenBLAS's default threads, for comparison.
+eigh, Taylor and Padé paths and the SVD with OpenBLAS's default threads, as a script that
+does not limit them runs; each against the eigh path (or SVD) with default threads. Taylor
+and Padé call LAPACK only for Cholesky factorizations (their triangular inverses are products,
+`spectral._triangular`), so OpenBLAS's threads no longer slow their products.
 """
 
 import contextlib
@@ -72,6 +76,8 @@ _CRITERION_CELL, _CRITERION_SPEEDUP = (64, 64), 2.0
 # their default (Smith's Lyapunov solve): the paper's Newton-Schulz Lyapunov solve, and
 # "autodiff" (JAX's derivative of the computed approximation).
 _TRUNCATED, _BACKWARD_VARIANTS = ("taylor", "pade"), ("newton_schulz", "autodiff")
+# Timed also with OpenBLAS's default threads at the variant cells (batch > 1).
+_DEFAULT_THREAD_METHODS = ("eigh", *_TRUNCATED)
 
 
 def _variant(method: str, backward: str) -> str:
@@ -132,10 +138,10 @@ SIZES = {
         polar_repeats=5,
     ),
     "tiny": _Sizes(
-        batches=(1,),
+        batches=(2,),  # > 1: the default-BLAS-threads rows run too
         ns=(8,),
         skipped=(),
-        variant_cells=((1, 8),),
+        variant_cells=((2, 8),),
         repeats=1,
         variant_repeats=1,
         polar_shapes=((24, 16),),
@@ -283,16 +289,26 @@ def _function_rows(
         row[column] = statistics.median(times[i])
         if column == "fwd_bwd_s":
             row["fwd_bwd_min_s"] = min(times[i])
+    default_threads = {}
     if variants and batch > 1:
-        row = _row(problem, name, "eigh (default BLAS threads)", "float32")
-        row["fwd_bwd_s"], _ = median_time(timed[0][2], repeats)  # the eigh path's fwd + bwd
-        rows.insert(1, row)
+        # With OpenBLAS's default threads, as a script without threadpoolctl runs: each
+        # method's calls in a row, not interleaved (the OpenBLAS threads of one method's LAPACK
+        # calls, spinning on after them, would slow its neighbour's products).
+        calls = {row["method"]: call for row, column, call in timed if column == "fwd_bwd_s"}
+        for method in _DEFAULT_THREAD_METHODS:
+            row = _row(problem, name, f"{method} (default BLAS threads)", "float32")
+            row["fwd_bwd_s"], _ = median_time(calls[method], repeats)
+            default_threads[method] = row
+            after = next(i for i, r in enumerate(rows) if r["method"] == method)
+            rows.insert(after + 1, row)
     eigh = rows[0]
     for row in rows:
         if row["fwd_bwd_s"] is not None:
             row["speedup_vs_eigh"] = eigh["fwd_bwd_s"] / row["fwd_bwd_s"]
         if row["fwd_s"] is not None:
             row["fwd_speedup"] = eigh["fwd_s"] / row["fwd_s"]
+    for row in default_threads.values():  # against the eigh path with default threads too
+        row["speedup_vs_eigh"] = default_threads["eigh"]["fwd_bwd_s"] / row["fwd_bwd_s"]
     return rows
 
 
@@ -447,7 +463,9 @@ def run(size: str) -> dict:
         "solve, converged sign steps skipped: 8 at kappa 10) and backward='autodiff'.",
         "LAPACK calls (eigh, Cholesky, Schur, SVD) run with 1 OpenBLAS thread (XLA:CPU "
         "already spreads a batch over its thread pool; nested OpenBLAS threads oversubscribe "
-        "the cores); the '(default BLAS threads)' rows use OpenBLAS's default, one per core.",
+        "the cores); the '(default BLAS threads)' rows use OpenBLAS's default, one per core "
+        "(each method's calls in a row, not interleaved), their speedup_vs_eigh against the "
+        "eigh path's row with default threads.",
         "(a) jax.scipy.linalg.sqrtm: forward only (no derivative), vmapped, real part of its "
         "complex output; fwd_speedup against the eigh path's forward."
         + (f" Left out for time: {skipped}." if skipped else ""),

@@ -33,6 +33,17 @@ def check_matfun(results: dict) -> None:
             assert 0 < row["fwd_bwd_min_s"] <= row["fwd_bwd_s"]  # fastest call <= median
             assert row["speedup_vs_eigh"] > 0
         assert rows[(function, "eigh", "float32")]["speedup_vs_eigh"] == 1.0
+        # The eigh, Taylor and Pade paths with OpenBLAS's default threads, each against the
+        # eigh path with default threads.
+        default = {
+            m: rows[(function, f"{m} (default BLAS threads)", "float32")]
+            for m in ("eigh", *TRUNCATED)
+        }
+        assert default["eigh"]["speedup_vs_eigh"] == 1.0
+        for m in TRUNCATED:
+            assert default[m]["speedup_vs_eigh"] == pytest.approx(
+                default["eigh"]["fwd_bwd_s"] / default[m]["fwd_bwd_s"]
+            )
         # The tiny problem is 8 x 8 with kappa = 10 in float32. The eigh path and the
         # iterations (10 steps, from lambda_min / c >= 1 / (10 sqrt(8)), enough for the
         # quadratic phase) are accurate to a small multiple of n * kappa * eps = 1e-5
