@@ -39,6 +39,7 @@ def cholesky_lower(M: Array) -> Array:
     return jax.lax.linalg.cholesky(jnp.swapaxes(M, -1, -2), symmetrize_input=False)
 
 
+@jax.custom_jvp
 def spd_inverse(M: Array) -> Array:
     r"""$M^{-1} = L^{-\top} L^{-1}$ for symmetric positive definite $M = L L^\top$.
 
@@ -53,6 +54,16 @@ def spd_inverse(M: Array) -> Array:
     factor = cholesky_lower(M)
     inv_factor = lower_triangular_inverse(factor)
     return materialized_transpose(inv_factor) @ inv_factor
+
+
+@spd_inverse.defjvp
+def _spd_inverse_jvp(primals, tangents):
+    # The derivative of the inverse, -M^{-1} dM M^{-1}: two products, where JAX's derivative
+    # of the Cholesky factorization would take triangular solves. (For the symmetric M this
+    # is meant for; it takes a non-symmetric tangent as it is.)
+    (M,), (dM,) = primals, tangents
+    inverse = spd_inverse(M)
+    return inverse, -inverse @ dM @ inverse
 
 
 def check_matrix_batch(A: Array, name: str) -> None:
