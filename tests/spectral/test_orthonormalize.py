@@ -4,13 +4,15 @@ Oracle: NumPy's Householder QR spans the same space; the result must be orthonor
 working precision for well-conditioned, ill-conditioned, rank-deficient and zero blocks.
 """
 
+import re
+
 import jax
 import jax.numpy as jnp
 import jax.test_util
 import numpy as np
 import pytest
 
-from spectral._orthonormalize import normalize_rows, orthonormalize
+from spectral._orthonormalize import normalize_rows, orthonormalize, svd_rows
 from tests.helpers import subspace_distance
 
 
@@ -97,3 +99,20 @@ def test_gradient_through_a_nearly_orthonormal_block_is_finite():
     g = jax.grad(loss)(Q0)
     assert np.all(np.isfinite(np.asarray(g)))
     jax.test_util.check_grads(loss, (Q0,), 1, eps=1e-6)
+
+
+def test_svd_rows_matches_numpy_by_the_qr_iteration_svd():
+    # The thin SVD of a wide block, against NumPy's, on a graded spectrum (1 to 1e-10).
+    rng = np.random.default_rng(3)
+    B = (rng.standard_normal((8, 8)) * np.logspace(0, -10, 8)) @ rng.standard_normal((8, 50))
+    U, S, Vh = jax.jit(svd_rows)(jnp.asarray(B))
+    np.testing.assert_allclose(S, np.linalg.svd(B, compute_uv=False), rtol=1e-6, atol=1e-14)
+    np.testing.assert_allclose((U * S[None, :]) @ Vh, B, atol=1e-13)
+    np.testing.assert_allclose(Vh @ Vh.T, np.eye(8), atol=1e-13)
+    if jax.default_backend() == "cpu":
+        # LAPACK's gesvd, not the default gesdd: gesdd wakes OpenBLAS threads that spin on
+        # and slow the next large XLA product by half (spectral/_orthonormalize.py).
+        hlo = jax.jit(svd_rows).lower(jnp.asarray(B)).compile().as_text()
+        calls = set(re.findall(r'custom_call_target="([^"]+)"', hlo))
+        assert "lapack_dgesvd_ffi" in calls, calls
+        assert not any("gesdd" in call for call in calls), calls
