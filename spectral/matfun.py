@@ -20,8 +20,8 @@ r"""Differentiable square roots and inverse square roots of SPD matrices, made o
   $[M, N]$ Padé approximant, coefficients from the Taylor series), so
   $A^{1/2} \approx \sqrt{c}\, Q_N(Z)^{-1} P_M(Z)$ and
   $A^{-1/2} \approx c^{-1/2} P_M(Z)^{-1} Q_N(Z)$: $P_M$ and $Q_N$ by Paterson–Stockmeyer
-  with shared powers (4 products for $[5, 5]$) and one Cholesky solve ($P_M$ and $Q_N$ are
-  positive definite for positive semidefinite $A$).
+  with shared powers (4 products for $[5, 5]$), one Cholesky inverse and one product ($P_M$
+  and $Q_N$ are positive definite for positive semidefinite $A$).
 
 The normalizer $c$ is $\min(\|A\|_F, \|A\|_1)$, an upper bound of $\lambda_{\max}$ (the paper
 uses $\|A\|_F$; the 1-norm is much tighter for diagonally dominant matrices, where
