@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array
 
+from ._checks import full_precision_products
 from ._products import materialized_transpose
 from ._triangular import lower_triangular_inverse
 
@@ -57,6 +58,7 @@ def spd_inverse(M: Array) -> Array:
 
 
 @spd_inverse.defjvp
+@full_precision_products  # traced lazily, maybe outside the public function's scope
 def _spd_inverse_jvp(primals, tangents):
     # The derivative of the inverse, -M^{-1} dM M^{-1}: two products, where JAX's derivative
     # of the Cholesky factorization would take triangular solves. (For the symmetric M this

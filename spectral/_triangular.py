@@ -11,10 +11,10 @@ $n^3/3 + O(n^2)$ flops, like LAPACK's ``trtri``.
 Accuracy: Du Croz & Higham show that a block method whose off-diagonal blocks come from
 products alone, as here, need not satisfy the residual bounds of substitution for every
 triangular matrix. Its inputs here are Cholesky factors (of $X + qI$ in Smith's solve, of
-Padé's denominator): measured on factors of matrices with $\kappa$ from $10^4$ to $10^{12}$
-($n$ = 64, 100, float64), it agreed with LAPACK's substitution to 2e-15 relative, with
-normwise residuals $\lVert XL - I\rVert / (\lVert X\rVert \lVert L\rVert)$ of 6e-17
-against LAPACK's 1e-16.
+Padé's denominator, of Denman–Beavers' iterates): measured on factors of matrices with
+$\kappa$ from $10^4$ to $10^{12}$ ($n$ = 64, 100, float64), it agreed with LAPACK's
+substitution to 2e-15 relative, with normwise residuals
+$\lVert XL - I\rVert / (\lVert X\rVert \lVert L\rVert)$ of 6e-17 against LAPACK's 1e-16.
 
 Why not the triangular solve of `jax.scipy.linalg.solve_triangular`: on XLA:CPU it is a call
 to OpenBLAS's ``trsm``, which for $64 \times 64$ blocks starts OpenBLAS's own threads. Those
