@@ -30,6 +30,13 @@ against the stricter $10\times$ the single fastest product.
 
 The "equal error" rows sweep this library's cheaper settings (block Krylov depths, fewer
 power iterations) and report the fastest one whose error is within 5% of scikit-learn's.
+
+(c) the matrix of (a) at other ranks, so that the block height $\ell = k + 10$ falls on
+    each side of the band $61 \le \ell \le 128$ in which XLA:CPU's YNNPACK product
+    $Y^\top A$ is slow (`spectral/_products.py`): `randomized_svd` against scikit-learn at
+    the same settings, and $Y^\top A$ alone in both forms (NN, which YNNPACK runs, and
+    $(A^\top Y)^\top$ with a transposed left operand, which Eigen runs), with the one
+    `rows_times` picks. This library's calls are all timed before scikit-learn's.
 """
 
 import dataclasses
@@ -40,6 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import spectral
+from spectral._products import materialized_transpose
 
 from ._timing import interleaved_median_times, median_time
 
@@ -60,14 +68,15 @@ class _Sizes:
     sparse_rank: int
     repeats: int
     sparse_repeats: int
+    heights: tuple[int, ...] = ()
     oversample: int = 10
     power_iters: int = 4
     seed: int = 0
 
 
 SIZES = {
-    "full": _Sizes(8000, 2000, 50, 100.0, 200_000, 20_000, 5e-4, 20, 5, 3),
-    "tiny": _Sizes(400, 120, 5, 3.0, 3000, 400, 5e-3, 4, 2, 1),
+    "full": _Sizes(8000, 2000, 50, 100.0, 200_000, 20_000, 5e-4, 20, 5, 3, (60, 64, 100, 128, 140)),
+    "tiny": _Sizes(400, 120, 5, 3.0, 3000, 400, 5e-3, 4, 2, 1, (15, 61)),
 }
 
 
@@ -264,6 +273,84 @@ def _matmul_rows_t(Xt: jax.Array, A: jax.Array) -> jax.Array:
     return Xt @ A.T
 
 
+@jax.jit
+def _rmatmul_rows(Yt: jax.Array, A: jax.Array) -> jax.Array:
+    """Y^T A as (A^T Y)^T, with A the transposed left operand (XLA:CPU runs it by Eigen)."""
+    return materialized_transpose(A.T @ materialized_transpose(Yt))
+
+
+def _height_case(p: _Sizes, key: jax.Array) -> tuple[list[dict], list[str], dict]:
+    from sklearn.utils.extmath import randomized_svd as sklearn_randomized_svd
+
+    from spectral._products import SLOW_NN_HEIGHTS
+
+    A_np, sigma = _dense_problem(p)
+    A = jnp.asarray(A_np)
+    q = p.power_iters
+    heights = [h for h in p.heights if h - p.oversample >= 1 and h <= min(p.m, p.n)]
+    rng = np.random.default_rng(2)
+    ours, products = {}, {}
+    # This library first, for every height (see _dense_case on OpenBLAS's threads).
+    for ell in heights:
+        k = ell - p.oversample
+        ours[ell] = median_time(
+            lambda k=k: spectral.randomized_svd(key, A, k, oversample=p.oversample, power_iters=q),
+            p.repeats,
+        )
+        Yt = jnp.asarray(rng.standard_normal((ell, p.m)))
+        products[ell] = interleaved_median_times(
+            {"NN": lambda Yt=Yt: _matmul_rows(Yt, A), "left-T": lambda Yt=Yt: _rmatmul_rows(Yt, A)},
+            p.repeats,
+        )
+    peers = {
+        ell: median_time(
+            lambda k=ell - p.oversample: sklearn_randomized_svd(
+                A_np, k, n_oversamples=p.oversample, n_iter=q, random_state=0
+            ),
+            p.repeats,
+        )
+        for ell in heights
+    }
+    rows, notes, data = [], [], {}
+    for ell in heights:
+        k = ell - p.oversample
+        (t_ours, out_ours), (t_sk, out_sk) = ours[ell], peers[ell]
+        opt = sigma[k]
+        pair = [
+            _row(
+                "c: heights",
+                f"spectral.randomized_svd (k={k}, l={ell})",
+                2 * q + 2,
+                t_ours,
+                _residual_norm(A_np, *out_ours) / opt,
+            ),
+            _row(
+                "c: heights",
+                f"sklearn randomized_svd (k={k})",
+                2 * q + 2,
+                t_sk,
+                _residual_norm(A_np, *out_sk) / opt,
+            ),
+        ]
+        for row in pair:
+            row["speedup_vs_sklearn"] = t_sk / row["time_s"]
+        rows += pair
+        t = products[ell]
+        used = "left-T" if ell in SLOW_NN_HEIGHTS else "NN"
+        notes.append(
+            f"(c) l={ell}: Y^T A as NN (YNNPACK) {t['NN'] * 1e3:.1f} ms, as (A^T Y)^T (Eigen) "
+            f"{t['left-T'] * 1e3:.1f} ms; this library uses {used}; randomized_svd "
+            f"{t_sk / t_ours:.2f}x scikit-learn."
+        )
+        data[str(ell)] = {
+            "t_ours_s": t_ours,
+            "t_sklearn_s": t_sk,
+            "t_product_ms": {name: v * 1e3 for name, v in t.items()},
+            "form_used": used,
+        }
+    return rows, notes, {"heights": data}
+
+
 def _sparse_case(p: _Sizes, key: jax.Array) -> tuple[list[dict], list[str], dict]:
     import scipy.sparse as sp
     import scipy.sparse.linalg as spla
@@ -318,15 +405,17 @@ def run(size: str) -> dict:
     p = SIZES[size]
     key = jax.random.fold_in(jax.random.key(p.seed), _STREAM_METHOD)
     dense_rows, dense_notes, dense_data = _dense_case(p, key)
+    height_rows, height_notes, height_data = _height_case(p, key)
     sparse_rows, sparse_notes, sparse_data = _sparse_case(p, key)
     notes = [
         "error_vs_opt = ||A - U S Vh||_2 / sigma_{k+1} (1 is optimal); passes = products "
         "with A or A.T; speedup_vs_sklearn = sklearn time / this time.",
         *dense_notes,
+        *height_notes,
         *sparse_notes,
     ]
     return {
-        "table": dense_rows + sparse_rows,
+        "table": dense_rows + height_rows + sparse_rows,
         "notes": notes,
-        "data": {**dense_data, **sparse_data, "device": str(jax.devices()[0])},
+        "data": {**dense_data, **height_data, **sparse_data, "device": str(jax.devices()[0])},
     }

@@ -13,7 +13,7 @@ import pytest
 
 from experiments import main
 from experiments._runner import benchmark_names
-from experiments.benchmarks import cur, matfun
+from experiments.benchmarks import cur, matfun, rsvd
 from experiments.benchmarks._timing import interleaved_median_times
 from spectral import matfun as spectral_matfun
 from tests.experiments.conftest import PROVENANCE_KEYS
@@ -285,7 +285,29 @@ def check_mps(results: dict) -> None:
         assert svd["evals"] == 2**9
 
 
+def check_rsvd(results: dict) -> None:
+    rows = results["table"]
+    assert {row["problem"] for row in rows} == {"a: dense", "c: heights", "b: sparse"}
+    # The tiny problems decay fast: every method reaches sigma_{k+1} up to a few percent.
+    for row in rows:
+        assert row["time_s"] > 0
+        assert 0.99 <= row["error_vs_opt"] <= 1.1, row
+    heights = results["data"]["heights"]
+    assert sorted(map(int, heights)) == list(rsvd.SIZES["tiny"].heights)
+    for ell, entry in heights.items():
+        # The form the notes say the library uses is the one `rows_times` picks.
+        assert entry["form_used"] == ("left-T" if 61 <= int(ell) <= 128 else "NN")
+        assert set(entry["t_product_ms"]) == {"NN", "left-T"}
+    height_rows = [row for row in rows if row["problem"] == "c: heights"]
+    assert len(height_rows) == 2 * len(heights)
+    for ours, peer in zip(height_rows[::2], height_rows[1::2], strict=True):
+        assert ours["method"].startswith("spectral.randomized_svd")
+        assert peer["method"].startswith("sklearn")
+        assert peer["speedup_vs_sklearn"] == 1.0
+
+
 SANITY_CHECKS = {
+    "rsvd": check_rsvd,
     "matfun": check_matfun,
     "kronecker": check_kronecker,
     "cur": check_cur,
