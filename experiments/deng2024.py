@@ -37,7 +37,6 @@ sparse row times the update of the factored state alone (its conversions from an
 `SVDResult` are one-time costs).
 """
 
-import contextlib
 import dataclasses
 import time
 from typing import Any, Literal
@@ -54,6 +53,7 @@ from spectral.updating import factored_svd, sparse_svd_update, svd_update
 
 from ._config import require_positive, working_dtype
 from ._progress import Progress, no_progress
+from .benchmarks._timing import one_blas_thread
 
 # Named NumPy streams: default_rng([seed, stream]).
 STREAM_A, STREAM_E = 0, 1
@@ -192,19 +192,6 @@ def _row(method: str, residual: float, fresh: float, paper: float | None, **extr
     }
 
 
-def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """Limit OpenBLAS (jaxlib's LAPACK kernels, NumPy) to one thread, restored on exit.
-
-    On a busy 2-core machine, multithreaded OpenBLAS spins against other processes: a QR of
-    1000 x 500 measured 7 s with two threads and 0.04 s with one.
-    """
-    from threadpoolctl import threadpool_limits
-
-    # jaxlib loads its LAPACK library on first use; threadpoolctl only sees loaded ones.
-    jax.block_until_ready(jnp.linalg.svd(jnp.eye(2)))
-    return threadpool_limits(limits=1, user_api="blas")
-
-
 def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
     r"""Residuals of every update method against the fresh SVD and the paper's numbers.
 
@@ -214,7 +201,7 @@ def run(cfg: Config, *, progress: Progress = no_progress) -> dict[str, Any]:
         `table` (one row per method plus the fresh SVD and the two no-update readings),
         `figures` (`residuals`), `data` (singular values, timings) and `notes`.
     """
-    with _one_blas_thread():
+    with one_blas_thread():
         return _run(cfg, progress)
 
 

@@ -1,12 +1,28 @@
 """Wall-clock timing shared by the benchmarks."""
 
+import contextlib
 import statistics
 import time
 from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
+
+
+def one_blas_thread() -> contextlib.AbstractContextManager:
+    """Limit OpenBLAS (jaxlib's LAPACK kernels, NumPy) to one thread, restored on exit.
+
+    OpenBLAS's threads spin on after a call and take cores from XLA's next products; on a
+    busy 2-core machine they also spin against other processes (a QR of 1000 x 500 took 7 s
+    with two threads and 0.04 s with one).
+    """
+    from threadpoolctl import threadpool_limits
+
+    # jaxlib loads its LAPACK library on first use; threadpoolctl only sees loaded ones.
+    jax.block_until_ready(jnp.linalg.svd(jnp.eye(2)))
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:

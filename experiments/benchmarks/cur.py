@@ -80,7 +80,6 @@ runs with OpenBLAS's default threads, as installed (its level-2 updates and prod
 ones that could use them).
 """
 
-import contextlib
 import dataclasses
 from collections.abc import Callable
 from typing import Any
@@ -91,7 +90,7 @@ import numpy as np
 
 import spectral
 
-from ._timing import median_time
+from ._timing import median_time, one_blas_thread
 
 # Named PRNG streams (numpy seed sequences [seed, stream]; fold_in for JAX keys).
 _STREAM_U, _STREAM_V, _STREAM_WEIGHTS, _STREAM_METHOD, _STREAM_SCIPY, _STREAM_BLOCK = range(6)
@@ -165,15 +164,6 @@ def _scipy_rand_falls_back() -> bool:
     return all(
         np.array_equal(sli.interp_decomp(G, 10, rand=True, rng=seed)[0], det) for seed in (1, 2)
     )
-
-
-def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """Limit OpenBLAS (which jaxlib's LAPACK kernels use) to one thread, restored on exit."""
-    from threadpoolctl import threadpool_limits
-
-    # jaxlib loads its LAPACK library on first use; threadpoolctl only sees loaded ones.
-    jax.block_until_ready(jnp.linalg.svd(jnp.eye(2)))
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 @jax.jit
@@ -302,7 +292,7 @@ def run(size: str) -> dict:
         passes=k + 2,
         exact_projection=False,
     )
-    with _one_blas_thread():
+    with one_blas_thread():
         spectral_id("randomized")
         spectral_cur("deim")
         spectral_cur("deim", core="cross")

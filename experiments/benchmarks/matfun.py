@@ -62,7 +62,7 @@ import numpy as np
 
 import spectral
 
-from ._timing import interleaved_times, median_time
+from ._timing import interleaved_times, median_time, one_blas_thread
 
 # Named PRNG streams (numpy seed sequences [seed, stream, ...]).
 _STREAM_Q, _STREAM_G, _STREAM_POLAR = 0, 1, 2
@@ -149,15 +149,6 @@ SIZES = {
         polar_repeats=1,
     ),
 }
-
-
-def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """Limit OpenBLAS (which jaxlib's LAPACK kernels use) to one thread, restored on exit."""
-    from threadpoolctl import threadpool_limits
-
-    # jaxlib loads its LAPACK library on first use; threadpoolctl only sees loaded ones.
-    jax.block_until_ready(jnp.linalg.eigh(jnp.eye(2, dtype=jnp.float32)))
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _spd_batch(p: _Sizes, batch: int, n: int) -> np.ndarray:
@@ -253,7 +244,7 @@ def _function_rows(
 
     def add_fwd_bwd(row: dict, **options: Any) -> None:
         fb = _value_and_grad(lambda A: fn(A, **options))
-        with _one_blas_thread():
+        with one_blas_thread():
             (_, X), g = fb(A, G)  # compiles; the output for the errors
         row["fwd_err"], row["grad_err"] = _rel_err(X, X_ref), _rel_err(g, g_ref)
         row["dtype"] = str(X.dtype)  # the input's, unless a method promotes it
@@ -276,14 +267,14 @@ def _function_rows(
     if name == "sqrtm" and jax.default_backend() == "cpu":
         row = _row(problem, name, "jax.scipy.linalg.sqrtm", "float32")
         peer = jax.jit(jax.vmap(lambda A: jnp.real(jsl.sqrtm(A))))
-        with _one_blas_thread():
+        with one_blas_thread():
             X = peer(A)
         row["fwd_err"], row["dtype"] = _rel_err(X, X_ref), str(X.dtype)
         rows.append(row)
         timed.append((row, "fwd_s", lambda: peer(A)))
     # Every timing of the cell in the same rounds, in a fresh random order each: ratios between
     # methods are biased neither by when each was measured nor by its neighbour.
-    with _one_blas_thread():
+    with one_blas_thread():
         times = interleaved_times({i: t[2] for i, t in enumerate(timed)}, repeats)
     for i, (row, column, _) in enumerate(timed):
         row[column] = statistics.median(times[i])
@@ -335,7 +326,7 @@ def _polar_case(p: _Sizes, m: int, n: int) -> tuple[list[dict], str]:
     for method, dtype, fn in cases:
         X = jnp.asarray(X_np, dtype=dtype)
         jitted = jax.jit(fn)
-        threads = contextlib.nullcontext() if "default" in method else _one_blas_thread()
+        threads = contextlib.nullcontext() if "default" in method else one_blas_thread()
         with threads:
             seconds, Q = median_time(lambda jitted=jitted, X=X: jitted(X), p.polar_repeats)
         row = _row(problem, "polar", method, str(Q.dtype))

@@ -36,7 +36,10 @@ power iterations) and report the fastest one whose error is within 5% of scikit-
     $Y^\top A$ is slow (`spectral/_products.py`): `randomized_svd` against scikit-learn at
     the same settings, and $Y^\top A$ alone in both forms (NN, which YNNPACK runs, and
     $(A^\top Y)^\top$ with a transposed left operand, which Eigen runs), with the one
-    `rows_times` picks. This library's calls are all timed before scikit-learn's.
+    `rows_times` picks. This library's calls are all timed before scikit-learn's, and
+    again with OpenBLAS limited to one thread: from $\ell = 64$ on, LAPACK's symmetric
+    eigensolver (`syevd`, in every SVQB normalization) wakes OpenBLAS's threads, which spin
+    on and slow XLA's next product (at $\ell = 60$ it does not).
 """
 
 import dataclasses
@@ -49,7 +52,7 @@ import numpy as np
 import spectral
 from spectral._products import materialized_transpose
 
-from ._timing import interleaved_median_times, median_time
+from ._timing import interleaved_median_times, median_time, one_blas_thread
 
 # Named PRNG streams (fold_in of the root key).
 _STREAM_U, _STREAM_V, _STREAM_SPARSE, _STREAM_METHOD = 0, 1, 2, 3
@@ -289,14 +292,17 @@ def _height_case(p: _Sizes, key: jax.Array) -> tuple[list[dict], list[str], dict
     q = p.power_iters
     heights = [h for h in p.heights if h - p.oversample >= 1 and h <= min(p.m, p.n)]
     rng = np.random.default_rng(2)
-    ours, products = {}, {}
+    ours, ours_one_thread, products = {}, {}, {}
     # This library first, for every height (see _dense_case on OpenBLAS's threads).
     for ell in heights:
         k = ell - p.oversample
-        ours[ell] = median_time(
-            lambda k=k: spectral.randomized_svd(key, A, k, oversample=p.oversample, power_iters=q),
-            p.repeats,
-        )
+
+        def call(k=k):
+            return spectral.randomized_svd(key, A, k, oversample=p.oversample, power_iters=q)
+
+        ours[ell] = median_time(call, p.repeats)
+        with one_blas_thread():
+            ours_one_thread[ell] = median_time(call, p.repeats)[0]
         Yt = jnp.asarray(rng.standard_normal((ell, p.m)))
         products[ell] = interleaved_median_times(
             {"NN": lambda Yt=Yt: _matmul_rows(Yt, A), "left-T": lambda Yt=Yt: _rmatmul_rows(Yt, A)},
@@ -340,10 +346,12 @@ def _height_case(p: _Sizes, key: jax.Array) -> tuple[list[dict], list[str], dict
         notes.append(
             f"(c) l={ell}: Y^T A as NN (YNNPACK) {t['NN'] * 1e3:.1f} ms, as (A^T Y)^T (Eigen) "
             f"{t['left-T'] * 1e3:.1f} ms; this library uses {used}; randomized_svd "
-            f"{t_sk / t_ours:.2f}x scikit-learn."
+            f"{t_sk / t_ours:.2f}x scikit-learn ({ours_one_thread[ell] * 1e3:.0f} ms instead of "
+            f"{t_ours * 1e3:.0f} with OpenBLAS on one thread)."
         )
         data[str(ell)] = {
             "t_ours_s": t_ours,
+            "t_ours_one_blas_thread_s": ours_one_thread[ell],
             "t_sklearn_s": t_sk,
             "t_product_ms": {name: v * 1e3 for name, v in t.items()},
             "form_used": used,

@@ -34,7 +34,6 @@ LAPACK (OpenBLAS) runs on one thread: on a busy 2-core machine its spinning thre
 1000 x 500 QR 180x slower.
 """
 
-import contextlib
 import dataclasses
 import statistics
 import time
@@ -47,6 +46,8 @@ import numpy as np
 
 import spectral
 from spectral.updating import factored_svd, sparse_svd_update, svd_update
+
+from ._timing import one_blas_thread
 
 _STREAM_A, _STREAM_E = 0, 1  # NumPy streams default_rng([seed, stream, ...])
 _TOLERANCE = 0.01  # "equal residual": within 1%
@@ -91,15 +92,6 @@ SIZES = {
         krylov_traffic=1e12,
     ),
 }
-
-
-def _one_blas_thread() -> contextlib.AbstractContextManager:
-    """Limit OpenBLAS (jaxlib's LAPACK kernels, NumPy) to one thread, restored on exit."""
-    from threadpoolctl import threadpool_limits
-
-    # jaxlib loads its LAPACK library on first use; threadpoolctl only sees loaded ones.
-    jax.block_until_ready(jnp.linalg.svd(jnp.eye(2)))
-    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _bcoo(X: Any) -> Any:
@@ -202,7 +194,7 @@ def run(size: str) -> dict:
     p = SIZES[size]
     key = jax.random.key(p.seed)
     table, data = [], {"to_svd_s": {}, "init_s": {}}
-    with _one_blas_thread():
+    with one_blas_thread():
         for m, repeats in zip(p.heights, p.repeats, strict=True):
             rng = np.random.default_rng([p.seed, _STREAM_A, m])
             A = sp.random(m, p.initial_cols, density=p.density, format="csr", random_state=rng)

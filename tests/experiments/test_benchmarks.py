@@ -298,6 +298,7 @@ def check_rsvd(results: dict) -> None:
         # The form the notes say the library uses is the one `rows_times` picks.
         assert entry["form_used"] == ("left-T" if 61 <= int(ell) <= 128 else "NN")
         assert set(entry["t_product_ms"]) == {"NN", "left-T"}
+        assert entry["t_ours_one_blas_thread_s"] > 0
     height_rows = [row for row in rows if row["problem"] == "c: heights"]
     assert len(height_rows) == 2 * len(heights)
     for ours, peer in zip(height_rows[::2], height_rows[1::2], strict=True):
