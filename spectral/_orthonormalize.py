@@ -13,11 +13,14 @@ $$G = D Y^\top Y D,\quad D = \operatorname{diag}(Y^\top Y)^{-1/2},\quad
   G = V \Lambda V^\top,\quad Q = Y D V \Lambda^{-1/2} V^\top,$$
 
 with eigenvalues below $\varepsilon\,\lambda_{\max}$ raised to that floor so that
-rank-deficient blocks give tiny columns instead of Inf/NaN. One pass preserves the span and
-leaves a basis with $\|Q^\top Q - I\| \approx \varepsilon\,\kappa(Y)^2$, which is all a
-normalizer between power iterations needs (the same role as scikit-learn's LU); two passes
-give an orthonormal basis when $\kappa(Y) \lesssim \varepsilon^{-1/2}$, and the result is
-checked and replaced by Householder QR otherwise.
+rank-deficient blocks give tiny columns instead of Inf/NaN. Two passes give an orthonormal
+basis when $\kappa(Y) \lesssim \varepsilon^{-1/2}$, and the result is checked and replaced
+by Householder QR otherwise (`orthonormalize_rows`).
+
+Between power iterations a well-conditioned basis of the same span is all that is needed
+(the role of scikit-learn's LU): `normalize_rows` takes it from one *shifted Cholesky QR*
+pass, $Q^\top = L^{-1} D Y^\top$ with $L L^\top = G + sI$, which calls no LAPACK
+eigensolver (whose OpenBLAS threads, from $\ell = 64$ on, slow XLA's next product).
 
 Blocks are stored as *rows* ($Y^\top \in \mathbb{R}^{\ell \times m}$, row-major), and the
 products with a dense $A$ are arranged as plain (non-transposed) GEMMs (`_products`).
@@ -26,6 +29,9 @@ References
 ----------
 Stathopoulos & Wu (2002), "A block orthogonalization procedure with constant
 synchronization requirements", SIAM J. Sci. Comput. 23(6), doi:10.1137/S1064827500370883.
+Fukaya, Kannan, Nakatsukasa, Yamamoto & Yanagisawa (2020), "Shifted Cholesky QR for
+computing the QR factorization of ill-conditioned matrices", SIAM J. Sci. Comput. 42(1),
+doi:10.1137/18M1218212. [fukaya2020]
 """
 
 import jax
@@ -34,6 +40,8 @@ from jaxtyping import Array, Float
 
 from ._checks import full_precision_derivative, full_precision_products
 from ._sequencing import after
+from ._symmetric import cholesky_lower
+from ._triangular import lower_triangular_inverse
 
 
 @jax.custom_jvp
@@ -79,8 +87,55 @@ def _svqb(Yt: Float[Array, "l m"]) -> tuple[Float[Array, "l m"], Float[Array, " 
 
 
 def normalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
-    r"""A well-conditioned basis of the row space of `Yt` (one SVQB pass, $4 m \ell^2$ flops)."""
-    return _svqb(Yt)[0]
+    r"""A well-conditioned basis of the row space of `Yt`: one shifted Cholesky QR pass.
+
+    With $D = \operatorname{diag}(Y^\top Y)^{-1/2}$ and $G = D Y^\top Y D$ (unit diagonal),
+    $L L^\top = G + s I$ and $Q^\top = L^{-1} D Y^\top$ ($4 m \ell^2$ flops in products).
+    Then $Q^\top Q = I - s (G + sI)^{-1}$: singular values in $(0, 1]$, near 1 for every
+    direction of $Y D$ with $\sigma^2 \gg s$, and directions below $\sqrt{s}$ shrunk rather
+    than blown up, as a normalizer between power iterations needs (Fukaya et al. 2020). The
+    shift is $s = \ell\varepsilon$; if the Cholesky factorization still fails (a numerically
+    rank-deficient block, whose Gram matrix carries rounding errors up to about
+    $m \ell \varepsilon$), it is redone with Fukaya et al.'s shift
+    $11 (m\ell + \ell(\ell + 1))\,\varepsilon\,\lVert G\rVert_2$ ($\lVert G\rVert_2
+    \le \ell$), which cannot fail.
+
+    Unlike an SVQB pass, no LAPACK eigensolver: from $\ell = 64$ on, `syevd` wakes OpenBLAS
+    threads that spin on and slow XLA's next product (`randomized_svd` of an
+    $8000 \times 2000$ float64 matrix at $k = 54$: 595 ms with SVQB, 415 ms with this).
+    LAPACK's Cholesky factorization does not, below $\ell = 128$, and the triangular inverse
+    is `lower_triangular_inverse` (products).
+
+    References
+    ----------
+    Fukaya, Kannan, Nakatsukasa, Yamamoto & Yanagisawa (2020), "Shifted Cholesky QR for
+    computing the QR factorization of ill-conditioned matrices", SIAM J. Sci. Comput.
+    42(1), doi:10.1137/18M1218212. [fukaya2020]
+    """
+    tiny = jnp.finfo(Yt.dtype).tiny
+    gram = Yt @ Yt.T
+    d = jax.lax.rsqrt(jnp.maximum(jnp.diagonal(gram), tiny))
+    factor = shifted_cholesky(gram * d[:, None] * d[None, :], Yt.shape[-1])
+    return (lower_triangular_inverse(factor) * d[None, :]) @ Yt
+
+
+def shifted_cholesky(G: Float[Array, "l l"], m: int) -> Float[Array, "l l"]:
+    r"""Lower Cholesky factor of $G + sI$ for a Gram matrix $G$ of $m$-vectors, unit diagonal.
+
+    $s = \ell\varepsilon$, or where that fails, $11 (m\ell + \ell(\ell + 1))\,\varepsilon\,
+    \ell$ (Fukaya et al. 2020's shift with $\lVert G\rVert_2 \le \ell$), which cannot.
+    """
+    ell, dtype = G.shape[-1], G.dtype
+    eps = jnp.finfo(dtype).eps
+    eye = jnp.eye(ell, dtype=dtype)
+    factor = cholesky_lower(G + (ell * eps) * eye)
+    safe_shift = 11.0 * (m * ell + ell * (ell + 1)) * eps * ell
+    # Ordered after the first factorization (see `_sequencing`: under vmap both run); the
+    # dependence goes through nan_to_num because the first factor is NaN where it failed.
+    G_safe = after(G + safe_shift * eye, jnp.nan_to_num(factor))
+    return jax.lax.cond(
+        jnp.all(jnp.isfinite(factor)), lambda: factor, lambda: cholesky_lower(G_safe)
+    )
 
 
 def orthonormalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:

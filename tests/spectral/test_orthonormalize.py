@@ -12,7 +12,7 @@ import jax.test_util
 import numpy as np
 import pytest
 
-from spectral._orthonormalize import normalize_rows, orthonormalize, svd_rows
+from spectral._orthonormalize import normalize_rows, orthonormalize, shifted_cholesky, svd_rows
 from tests.helpers import subspace_distance
 
 
@@ -54,6 +54,43 @@ def test_normalize_keeps_span_and_returns_a_well_conditioned_basis():
     s = np.linalg.svd(np.asarray(Qt), compute_uv=False)
     assert s.max() / s.min() < 1.01
     assert subspace_distance(Qt.T, np.linalg.qr(np.asarray(Y))[0]) < 1e-11
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_shifted_cholesky_falls_back_to_the_shift_that_cannot_fail(batched):
+    # A "Gram matrix" (rank one, trace 3) with eigenvalues of -1e-10, as rounding can leave
+    # in that of a rank-deficient block: the small shift (ell * eps) fails, the fallback
+    # shift 11 (m ell + ell (ell + 1)) eps ell (2e-8 for m = 1e6, ell = 3) succeeds.
+    u = np.random.default_rng(4).standard_normal(3)
+    G = 3.0 * np.outer(u, u) / (u @ u) - 1e-10 * np.eye(3)
+    m = 10**6
+    safe = 11.0 * (m * 3 + 3 * 4) * np.finfo(np.float64).eps * 3
+    if batched:
+        # Under vmap both factorizations run (a select): a well-posed matrix beside the
+        # failing one must keep its small-shift factor.
+        stack = jnp.asarray(np.stack([G, np.eye(3)]))
+        L = jax.vmap(lambda G: shifted_cholesky(G, m))(stack)
+        np.testing.assert_allclose(L[1], np.eye(3) * np.sqrt(1 + 3 * np.finfo(float).eps))
+        L = L[0]
+    else:
+        L = jax.jit(shifted_cholesky, static_argnums=1)(jnp.asarray(G), m)
+    np.testing.assert_allclose(L @ L.T, G + safe * np.eye(3), atol=1e-14)
+    assert np.all(np.isfinite(np.asarray(L)))
+
+
+def test_normalize_rows_of_a_rank_deficient_block_is_finite_and_keeps_its_span():
+    # Normalizing between power iterations must never produce Inf/NaN, whatever the rank.
+    Y = block("rank_deficient", m=2000)
+    Qt = jax.jit(normalize_rows)(Y.T)
+    assert np.all(np.isfinite(np.asarray(Qt)))
+    s = np.linalg.svd(np.asarray(Qt), compute_uv=False)
+    assert s.max() <= 1.0 + 1e-12  # Q^T Q = I - s (G + sI)^{-1}
+    U = np.linalg.svd(np.asarray(Y), full_matrices=False)[0][:, :6]
+    # The 6-dimensional span of Y lies in the span of the rows of Qt, through its
+    # well-normalized directions (singular values near 1).
+    Q_big = np.linalg.svd(np.asarray(Qt).T, full_matrices=False)[0][:, s > 0.5]
+    assert Q_big.shape[1] == 6
+    assert np.linalg.norm(U - Q_big @ (Q_big.T @ U)) < 1e-10
 
 
 def test_nearly_orthonormal_block_is_left_nearly_unchanged():
