@@ -40,7 +40,7 @@ from jaxtyping import Array, Float
 
 from ._checks import full_precision_derivative, full_precision_products
 from ._sequencing import after
-from ._symmetric import cholesky_lower
+from ._symmetric import blocked_cholesky_lower
 from ._triangular import lower_triangular_inverse
 
 
@@ -103,8 +103,9 @@ def normalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
     Unlike an SVQB pass, no LAPACK eigensolver: from $\ell = 64$ on, `syevd` wakes OpenBLAS
     threads that spin on and slow XLA's next product (`randomized_svd` of an
     $8000 \times 2000$ float64 matrix at $k = 54$: 595 ms with SVQB, 415 ms with this).
-    LAPACK's Cholesky factorization does not, below $\ell = 128$, and the triangular inverse
-    is `lower_triangular_inverse` (products).
+    LAPACK's Cholesky factorization does not below order 128 (`blocked_cholesky_lower` calls
+    it only on blocks below that), and the triangular inverse is `lower_triangular_inverse`
+    (products).
 
     References
     ----------
@@ -128,13 +129,13 @@ def shifted_cholesky(G: Float[Array, "l l"], m: int) -> Float[Array, "l l"]:
     ell, dtype = G.shape[-1], G.dtype
     eps = jnp.finfo(dtype).eps
     eye = jnp.eye(ell, dtype=dtype)
-    factor = cholesky_lower(G + (ell * eps) * eye)
+    factor = blocked_cholesky_lower(G + (ell * eps) * eye)
     safe_shift = 11.0 * (m * ell + ell * (ell + 1)) * eps * ell
     # Ordered after the first factorization (see `_sequencing`: under vmap both run); the
     # dependence goes through nan_to_num because the first factor is NaN where it failed.
     G_safe = after(G + safe_shift * eye, jnp.nan_to_num(factor))
     return jax.lax.cond(
-        jnp.all(jnp.isfinite(factor)), lambda: factor, lambda: cholesky_lower(G_safe)
+        jnp.all(jnp.isfinite(factor)), lambda: factor, lambda: blocked_cholesky_lower(G_safe)
     )
 
 

@@ -1,7 +1,9 @@
-r"""The private triangular inverse by block doubling behind `spd_inverse` (Smith, Padé).
+r"""The private triangular inverse by block doubling behind `spd_inverse` (Smith, Padé), and
+the blocked Cholesky factorization built on it (shifted Cholesky QR).
 
 Oracle: SciPy's triangular solve against the identity (LAPACK's substitution), in float64
-and float32; the derivative against the closed form $-L^{-1}\,\dot L\,L^{-1}$.
+and float32; the derivative against the closed form $-L^{-1}\,\dot L\,L^{-1}$; NumPy's
+Cholesky factorization.
 """
 
 import re
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 import scipy.linalg
 
-from spectral._symmetric import spd_inverse
+from spectral._symmetric import blocked_cholesky_lower, spd_inverse
 from spectral._triangular import _padded_order, lower_triangular_inverse
 
 from ..helpers import symmetric_with_spectrum
@@ -90,12 +92,55 @@ def test_spd_inverse_calls_lapack_only_for_the_cholesky_factorization():
     np.testing.assert_allclose(spd_inverse(M), np.linalg.inv(M), atol=1e-12)
 
 
+def _check_jvp_against_central_difference(fn, oracle, n, h, seed):
+    """`fn`'s JVP at an SPD M (spectrum 1..0.1) against (oracle(M + h dM) - oracle(M - h dM)) / 2h.
+
+    The difference's error is O(h^2) (1e-10 for h = 1e-5) plus rounding O(eps / h); 1e-7
+    leaves margin for both.
+    """
+    M = symmetric_with_spectrum(seed, np.geomspace(1.0, 0.1, n))
+    dM = symmetric_with_spectrum(seed + 1, np.linspace(-1.0, 1.0, n))
+    _, tangent = jax.jvp(fn, (jnp.asarray(M),), (jnp.asarray(dM),))
+    difference = (oracle(M + h * dM) - oracle(M - h * dM)) / (2 * h)
+    np.testing.assert_allclose(tangent, difference, atol=1e-7)
+
+
 def test_spd_inverse_derivative_matches_finite_differences():
     # Its custom JVP, -M^{-1} dM M^{-1} (two products instead of the Cholesky factorization's
-    # triangular solves), against a central difference of NumPy's inverse (error O(h^2)).
-    n, h = 10, 1e-5
-    M = symmetric_with_spectrum(5, np.geomspace(1.0, 0.1, n))
-    dM = symmetric_with_spectrum(6, np.linspace(-1.0, 1.0, n))
-    _, tangent = jax.jvp(spd_inverse, (jnp.asarray(M),), (jnp.asarray(dM),))
-    difference = (np.linalg.inv(M + h * dM) - np.linalg.inv(M - h * dM)) / (2 * h)
-    np.testing.assert_allclose(tangent, difference, atol=1e-7)
+    # triangular solves), against a central difference of NumPy's inverse.
+    _check_jvp_against_central_difference(spd_inverse, np.linalg.inv, n=10, h=1e-5, seed=5)
+
+
+@pytest.mark.parametrize("n", [50, 127, 128, 200, 257])
+def test_blocked_cholesky_matches_numpy_and_calls_lapack_on_blocks_below_128(n):
+    # Orders >= 128 split in halves (recursively) so that LAPACK's potrf, which wakes
+    # OpenBLAS's threads from order 128 on, only sees blocks of order <= 127.
+    M = np.stack([symmetric_with_spectrum(n + i, np.geomspace(1.0, 1e-6, n)) for i in range(2)])
+    fn = jax.jit(blocked_cholesky_lower)
+    L = fn(jnp.asarray(M))
+    # Backward-stable factorizations of a matrix with condition number 1e6: the factors agree
+    # to about eps * kappa(L) = 2e-16 * 1e3, relative to their largest entry.
+    np.testing.assert_allclose(L, np.linalg.cholesky(M), atol=1e-12)
+    np.testing.assert_array_equal(np.triu(np.asarray(L), 1), 0.0)
+    hlo = fn.lower(jnp.asarray(M)).compile().as_text()
+    potrf = [line for line in hlo.splitlines() if 'custom_call_target="lapack_dpotrf_ffi"' in line]
+    orders = {int(re.search(r"f64\[2,(\d+),\1\]", line).group(1)) for line in potrf}
+    assert orders, hlo
+    assert max(orders) <= 127, orders
+    assert set(re.findall(r'custom_call_target="([^"]+)"', hlo)) == {"lapack_dpotrf_ffi"}
+
+
+def test_blocked_cholesky_of_an_indefinite_matrix_is_not_finite():
+    # As LAPACK's: NaN where the factorization fails (the second half here), so that callers
+    # can detect it.
+    M = np.eye(200)
+    M[150, 150] = -1.0
+    assert not np.all(np.isfinite(np.asarray(blocked_cholesky_lower(jnp.asarray(M)))))
+
+
+def test_blocked_cholesky_derivative_matches_finite_differences():
+    # Through both halves of an order-130 matrix (the triangular inverse, the Schur
+    # complement), against a central difference of NumPy's factorization.
+    _check_jvp_against_central_difference(
+        blocked_cholesky_lower, np.linalg.cholesky, n=130, h=1e-5, seed=8
+    )
