@@ -38,8 +38,8 @@ power iterations) and report the fastest one whose error is within 5% of scikit-
     $(A^\top Y)^\top$ with a transposed left operand, which Eigen runs), with the one
     `rows_times` picks. This library's calls are all timed before scikit-learn's, and
     again with OpenBLAS limited to one thread: from $\ell = 64$ on, LAPACK's symmetric
-    eigensolver (`syevd`, in every SVQB normalization) wakes OpenBLAS's threads, which spin
-    on and slow XLA's next product (at $\ell = 60$ it does not).
+    eigensolver (`syevd`, in the final orthonormalization's SVQB passes) wakes OpenBLAS's
+    threads, which spin on and slow XLA's next product (at $\ell = 60$ it does not).
 """
 
 import dataclasses
