@@ -5,85 +5,46 @@ $m \times \ell$ block, but on a CPU it is a poor fit for the inner loop of a ran
 method: it runs at BLAS-2 speed, and the BLAS threads it wakes keep spinning after it
 returns and slow down the large matrix product that follows (measured: the next
 $A^\top Q$ takes twice as long). The blocks here are instead orthonormalized through their
-small Gram matrix, with one eigendecomposition of an $\ell \times \ell$ matrix and two
-large, fast matrix products (SVQB, Stathopoulos & Wu 2002, in its symmetric form, which
-returns the polar factor of $Y D$, so that the basis is unique and continuous in $Y$):
+small Gram matrix: a Cholesky factorization of an $\ell \times \ell$ matrix, its inverse
+by products (`lower_triangular_inverse`) and two large, fast matrix products (Cholesky QR),
 
 $$G = D Y^\top Y D,\quad D = \operatorname{diag}(Y^\top Y)^{-1/2},\quad
-  G = V \Lambda V^\top,\quad Q = Y D V \Lambda^{-1/2} V^\top,$$
+  L L^\top = G + sI,\quad Q^\top = L^{-1} D Y^\top.$$
 
-with eigenvalues below $\varepsilon\,\lambda_{\max}$ raised to that floor so that
-rank-deficient blocks give tiny columns instead of Inf/NaN. Two passes give an orthonormal
-basis when $\kappa(Y) \lesssim \varepsilon^{-1/2}$, and the result is checked and replaced
-by Householder QR otherwise (`orthonormalize_rows`).
+The shift $s$ keeps the factorization defined for rank-deficient blocks, which then give
+short rows instead of Inf/NaN (shifted Cholesky QR, Fukaya et al. 2020). One pass
+(`normalize_rows`) gives the well-conditioned basis a normalizer between power iterations
+needs (the role of scikit-learn's LU); a second, unshifted pass gives an orthonormal basis
+when the first left one with $\kappa \lesssim 10$, and the result is otherwise replaced by
+Householder QR (`orthonormalize_rows`).
 
-Between power iterations a well-conditioned basis of the same span is all that is needed
-(the role of scikit-learn's LU): `normalize_rows` takes it from one *shifted Cholesky QR*
-pass, $Q^\top = L^{-1} D Y^\top$ with $L L^\top = G + sI$, which calls no LAPACK
-eigensolver (whose OpenBLAS threads, from $\ell = 64$ on, slow XLA's next product).
+No LAPACK eigensolver is called: an earlier version took the symmetric inverse square root
+of $G$ (SVQB, Stathopoulos & Wu 2002), whose `syevd` wakes OpenBLAS's threads from
+$\ell = 64$ on, and whose eigenvalue floor lost singular values below $\sqrt\varepsilon$
+relative to the largest (`tests/spectral/test_randomized.py`). LAPACK's Cholesky
+factorization is called only on blocks of order at most 127 (`blocked_cholesky_lower`),
+below which it wakes no threads.
 
 Blocks are stored as *rows* ($Y^\top \in \mathbb{R}^{\ell \times m}$, row-major), and the
 products with a dense $A$ are arranged as plain (non-transposed) GEMMs (`_products`).
 
 References
 ----------
-Stathopoulos & Wu (2002), "A block orthogonalization procedure with constant
-synchronization requirements", SIAM J. Sci. Comput. 23(6), doi:10.1137/S1064827500370883.
 Fukaya, Kannan, Nakatsukasa, Yamamoto & Yanagisawa (2020), "Shifted Cholesky QR for
 computing the QR factorization of ill-conditioned matrices", SIAM J. Sci. Comput. 42(1),
 doi:10.1137/18M1218212. [fukaya2020]
+Stathopoulos & Wu (2002), "A block orthogonalization procedure with constant
+synchronization requirements", SIAM J. Sci. Comput. 23(6), doi:10.1137/S1064827500370883.
 """
 
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import full_precision_derivative, full_precision_products
+from ._checks import full_precision_derivative
 from ._sequencing import after
 from ._symmetric import blocked_cholesky_lower
 from ._triangular import lower_triangular_inverse
-
-
-@jax.custom_jvp
-def _inv_sqrt_psd(G: Float[Array, "l l"]) -> tuple[Float[Array, "l l"], Float[Array, " l"]]:
-    """`(G^{-1/2}, eigenvalues of G)` for symmetric PSD `G`, eigenvalues floored at eps."""
-    dtype = G.dtype
-    eps, tiny = jnp.finfo(dtype).eps, jnp.finfo(dtype).tiny
-    w, V = jnp.linalg.eigh(G)
-    s = jnp.sqrt(jnp.maximum(w, jnp.maximum(eps * w[-1], tiny)))
-    return (V / s[None, :]) @ V.T, w
-
-
-@_inv_sqrt_psd.defjvp
-@full_precision_products  # traced lazily, maybe outside the public function's scope
-def _inv_sqrt_psd_jvp(primals, tangents):
-    # d(G^{-1/2}) solves the Sylvester equation M dX + dX M = -M dG M; in the eigenbasis
-    # dX_ij = -(V^T dG V)_ij / (s_i s_j (s_i + s_j)). Unlike differentiating eigh, which
-    # divides by eigenvalue gaps, this stays finite when G has repeated eigenvalues (as the
-    # Gram matrix of a nearly orthonormal block, close to I, always has).
-    (G,), (dG,) = primals, tangents
-    dtype = G.dtype
-    eps, tiny = jnp.finfo(dtype).eps, jnp.finfo(dtype).tiny
-    w, V = jnp.linalg.eigh(G)
-    s = jnp.sqrt(jnp.maximum(w, jnp.maximum(eps * w[-1], tiny)))
-    M = (V / s[None, :]) @ V.T
-    K = -1.0 / (s[:, None] * s[None, :] * (s[:, None] + s[None, :]))
-    dM = V @ ((V.T @ dG @ V) * K) @ V.T
-    dw = jnp.einsum("ij,ik,kj->j", V, dG, V)
-    return (M, w), (dM, dw)
-
-
-def _svqb(Yt: Float[Array, "l m"]) -> tuple[Float[Array, "l m"], Float[Array, " l"]]:
-    """One SVQB pass on a row block; also returns the scaled Gram matrix's eigenvalues."""
-    tiny = jnp.finfo(Yt.dtype).tiny
-    gram = Yt @ Yt.T
-    d = jax.lax.rsqrt(jnp.maximum(jnp.diagonal(gram), tiny))
-    # M = D G^{-1/2}: the symmetric inverse square root (not V Lambda^{-1/2}) makes the
-    # result the polar factor of Y D, unique and continuous in Y; a nearly orthonormal block
-    # is left (nearly) unchanged instead of being rotated by the arbitrary eigenvectors of a
-    # Gram matrix close to the identity.
-    inv_sqrt, w = _inv_sqrt_psd(gram * d[:, None] * d[None, :])
-    return (d[:, None] * inv_sqrt).T @ Yt, w
 
 
 def normalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
@@ -103,9 +64,6 @@ def normalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
     Unlike an SVQB pass, no LAPACK eigensolver: from $\ell = 64$ on, `syevd` wakes OpenBLAS
     threads that spin on and slow XLA's next product (`randomized_svd` of an
     $8000 \times 2000$ float64 matrix at $k = 54$: 595 ms with SVQB, 415 ms with this).
-    LAPACK's Cholesky factorization does not below order 128 (`blocked_cholesky_lower` calls
-    it only on blocks below that), and the triangular inverse is `lower_triangular_inverse`
-    (products).
 
     References
     ----------
@@ -142,18 +100,25 @@ def shifted_cholesky(G: Float[Array, "l l"], m: int) -> Float[Array, "l l"]:
 def orthonormalize_rows(Yt: Float[Array, "l m"]) -> Float[Array, "l m"]:
     r"""An orthonormal basis $Q^\top$ of the row space of `Yt` ($Q^\top Q = I$).
 
-    Two SVQB passes ($8 m \ell^2$ flops in matrix products). If the first pass leaves a
-    basis too ill-conditioned for the second to reach orthonormality to working precision
-    ($\kappa^2 > 100$), Householder QR of `Yt.T` is used instead, so rank-deficient and
-    very ill-conditioned blocks still give exactly orthonormal rows.
+    Two Cholesky QR passes ($8 m \ell^2$ flops in matrix products): `normalize_rows`
+    (shifted), then $Q_2^\top = L_2^{-1} Q_1^\top$ with $L_2 L_2^\top = Q_1^\top Q_1$,
+    which leaves $\lVert Q_2^\top Q_2 - I\rVert \approx \varepsilon\,\kappa(Q_1)^2$. The
+    second pass is used when $\lVert Q_1^\top Q_1 - I\rVert_F \le 0.98$, so that
+    $\kappa(Q_1)^2 \le 99$ and the result is orthonormal to about $100\varepsilon$; otherwise
+    (a rank-deficient or, after the column scaling, very ill-conditioned block) Householder
+    QR of `Yt.T` is, so such blocks still give exactly orthonormal rows.
     """
-    Q1t, _ = _svqb(Yt)
-    Q2t, w = _svqb(Q1t)
-    well_conditioned = (w[-1] > 0) & (w[-1] <= 100.0 * w[0])
+    Q1t = normalize_rows(Yt)
+    gram = Q1t @ Q1t.T
+    eye = jnp.eye(gram.shape[-1], dtype=gram.dtype)
+    well_conditioned = jnp.sum((gram - eye) ** 2) <= 0.98**2
+    # NaN where the Gram matrix is not positive definite, and then not used.
+    Q2t = lower_triangular_inverse(blocked_cholesky_lower(gram)) @ Q1t
     # Under vmap, lax.cond becomes a select that runs both branches; the Householder QR would
-    # then be independent of the SVQB passes' eigh calls (see `_sequencing`; tested in
-    # tests/spectral/test_orthonormalize.py).
-    Yt = after(Yt, Q2t)
+    # then be independent of the Cholesky factorizations (see `_sequencing`; tested in
+    # tests/spectral/test_orthonormalize.py). nan_to_num: the dependence must not carry a
+    # failed factorization's NaN into the fallback.
+    Yt = after(Yt, jnp.nan_to_num(Q2t))
     return jax.lax.cond(well_conditioned, lambda: Q2t, lambda: _householder_rows(Yt))
 
 

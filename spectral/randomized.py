@@ -41,10 +41,10 @@ def randomized_range_finder(
     matrix $\Omega \in \mathbb{R}^{n \times \ell}$, re-normalizing the block after every
     product with $A$ or $A^\top$ so that the columns do not collapse onto the dominant
     singular vector in floating point (Algorithm 4.4 of Halko et al.). The normalizer is a
-    Gram-matrix orthonormalization (SVQB, Stathopoulos & Wu 2002), which keeps the span,
-    tolerates rank deficiency and, unlike Householder QR, runs at matrix-product speed;
-    the returned $Q$ is orthonormal to working precision (Householder QR is the fallback
-    when the block is too ill-conditioned for two SVQB passes).
+    shifted Cholesky QR pass on the column-scaled block (Fukaya et al. 2020), which keeps
+    the span, tolerates rank deficiency and, unlike Householder QR, runs at matrix-product
+    speed; the returned $Q$ is orthonormal to working precision (a second, unshifted pass,
+    with Householder QR as the fallback when the block is too ill-conditioned for it).
 
     Parameters
     ----------
@@ -80,6 +80,9 @@ def randomized_range_finder(
     Halko, Martinsson & Tropp (2011), "Finding structure with randomness: probabilistic
     algorithms for constructing approximate matrix decompositions", SIAM Review 53(2),
     doi:10.1137/090771806. [halko2011]
+    Fukaya, Kannan, Nakatsukasa, Yamamoto & Yanagisawa (2020), "Shifted Cholesky QR for
+    computing the QR factorization of ill-conditioned matrices", SIAM J. Sci. Comput.
+    42(1), doi:10.1137/18M1218212. [fukaya2020]
 
     Examples
     --------

@@ -37,9 +37,9 @@ power iterations) and report the fastest one whose error is within 5% of scikit-
     the same settings, and $Y^\top A$ alone in both forms (NN, which YNNPACK runs, and
     $(A^\top Y)^\top$ with a transposed left operand, which Eigen runs), with the one
     `rows_times` picks. This library's calls are all timed before scikit-learn's, and
-    again with OpenBLAS limited to one thread: from $\ell = 64$ on, LAPACK's symmetric
-    eigensolver (`syevd`, in the final orthonormalization's SVQB passes) wakes OpenBLAS's
-    threads, which spin on and slow XLA's next product (at $\ell = 60$ it does not).
+    again with OpenBLAS limited to one thread: LAPACK calls that wake OpenBLAS's threads
+    (`syevd` from $\ell = 64$ on, `gesvd` from 100, `potrf` from 128) leave them spinning
+    against XLA's next product.
 """
 
 import dataclasses

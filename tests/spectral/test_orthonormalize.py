@@ -1,4 +1,4 @@
-"""The private Gram-matrix orthonormalization behind the range finder and block Krylov.
+"""The private Cholesky QR orthonormalization behind the range finder and block Krylov.
 
 Oracle: NumPy's Householder QR spans the same space; the result must be orthonormal to
 working precision for well-conditioned, ill-conditioned, rank-deficient and zero blocks.
@@ -19,9 +19,9 @@ from tests.helpers import subspace_distance
 def block(kind, m=200, ell=12):
     rng = np.random.default_rng(0)
     Y = rng.standard_normal((m, ell))
-    if kind == "ill":  # condition number 1e12: beyond two SVQB passes, Householder fallback
+    if kind == "ill":  # condition number 1e12, all of it in the column scaling
         Y = Y @ np.diag(np.logspace(0, -12, ell))
-    elif kind == "moderate":  # condition number 1e3: two SVQB passes suffice
+    elif kind == "moderate":  # condition number 1e3: two Cholesky QR passes suffice
         Y = Y @ np.diag(np.logspace(0, -3, ell))
     elif kind == "rank_deficient":
         Y[:, 6:] = Y[:, :6] @ rng.standard_normal((6, ell - 6))
@@ -94,8 +94,8 @@ def test_normalize_rows_of_a_rank_deficient_block_is_finite_and_keeps_its_span()
 
 
 def test_nearly_orthonormal_block_is_left_nearly_unchanged():
-    # The symmetric form (polar factor) does not rotate an orthonormal block, so results do
-    # not depend on the arbitrary eigenvectors of a Gram matrix close to the identity.
+    # Cholesky QR of an orthonormal block has L = I up to rounding: the block is not rotated,
+    # so results do not depend on how the basis of a well-determined span is chosen.
     Q0 = np.linalg.qr(np.random.default_rng(1).standard_normal((100, 8)))[0]
     Q = orthonormalize(jnp.asarray(Q0))
     np.testing.assert_allclose(Q, Q0, atol=1e-13)
@@ -114,7 +114,7 @@ print("done")
 
 
 def test_vmapped_svd_does_not_deadlock():
-    # Under vmap the Householder fallback runs beside the SVQB passes; two independent LAPACK
+    # Under vmap the Householder fallback runs beside the Cholesky passes; two independent LAPACK
     # calls running concurrently deadlocked XLA:CPU (jaxlib 0.10.2) until they were ordered
     # by a data dependence. Run in a subprocess so that a regression fails instead of hanging.
     import subprocess
@@ -128,8 +128,8 @@ def test_vmapped_svd_does_not_deadlock():
 
 
 def test_gradient_through_a_nearly_orthonormal_block_is_finite():
-    # The second SVQB pass sees a Gram matrix close to I (repeated eigenvalues): its
-    # derivative must not divide by eigenvalue gaps.
+    # The second pass sees a Gram matrix close to I (repeated eigenvalues): its derivative
+    # must not divide by eigenvalue gaps (a Cholesky factorization's does not).
     Q0 = jnp.asarray(np.linalg.qr(np.random.default_rng(2).standard_normal((50, 6)))[0])
     W = jnp.asarray(np.random.default_rng(3).standard_normal((50, 6)))
     loss = jax.jit(lambda Y: jnp.sum(orthonormalize(Y) * W))  # op by op: 6.7 s, not 1.8
