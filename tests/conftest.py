@@ -6,6 +6,7 @@ that a silent float32/float64 mix or a broadcasting slip in the library fails lo
 XLA's CPU optimization level, for compile time (below).
 """
 
+import gc
 import os
 
 # The suite is compile-bound (hundreds of small jitted programs, most run once): XLA's CPU
@@ -43,6 +44,37 @@ for _name, _value in (
 ):
     jax.config.update(_name, _value)
     os.environ.setdefault(_name.upper(), str(_value))
+
+
+# Every program XLA:CPU compiles keeps ~3 memory mappings per kernel (code, read-only data,
+# data): a randomized_svd is ~220 of them, and JAX keeps compiled programs alive in its caches.
+# A worker that runs hundreds of tests passes Linux's per-process limit (vm.max_map_count,
+# 65530 by default); the next mmap in the compiler then fails and the worker dies of a
+# segfault (seen in CI, in whichever test compiled at that moment). So when a worker holds
+# more than half the limit, drop JAX's caches (the persistent cache above still has the programs).
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, "rb") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+_MAX_MAP_COUNT = _read_int("/proc/sys/vm/max_map_count")
+
+
+def _memory_map_count() -> int:
+    with open("/proc/self/maps", "rb") as f:
+        return f.read().count(b"\n")
+
+
+@pytest.fixture(autouse=True)
+def _release_compiled_programs_near_the_mmap_limit():
+    """After each test, clear JAX's caches if this process holds over half its mmap limit."""
+    yield
+    if _MAX_MAP_COUNT is not None and _memory_map_count() > _MAX_MAP_COUNT // 2:
+        jax.clear_caches()
+        gc.collect()
 
 
 @pytest.fixture
